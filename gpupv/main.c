@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gpupv/gpupv.h"
+#include "lib/log.h"
+#include "lib/pci.h"
+#include "lib/root.h"
+
+struct command {
+	const char *name;
+	int (*fn)(const struct gpv_opts *o, int argc, char **argv);
+	const char *summary;
+};
+
+static void log_stderr(void *data, int level, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "gpupv: %s", level >= GPV_LOG_DEBUG ? "debug: " : "");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+static void error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("gpupv: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Opens the root and checks that it looks like a machine: a recorded tree needs /sys or
+ * /proc, or everything reads as absent and the report would be meaningless. */
+static int open_root(const struct gpv_opts *o, struct gpv_root **ret)
+{
+	struct gpv_root *root;
+	int r = gpv_root_new(o->root, &root);
+
+	if (r < 0) {
+		error("cannot open the root '%s': %s; give --root a folder recorded with "
+		      "tests/capture-sysfs",
+		      o->root ? o->root : "/", strerror(-r));
+		return r;
+	}
+	if (gpv_root_exists(root, "/sys") < 0 && gpv_root_exists(root, "/proc") < 0) {
+		if (gpv_root_exists(root, "/root/sys") == 0)
+			error("'%s' holds no sys/ but root/sys: did you mean --root %s/root?",
+			      gpv_root_dir(root), gpv_root_dir(root));
+		else
+			error("'%s' holds neither sys/ nor proc/: it is not a recorded machine; "
+			      "give --root the folder that contains them",
+			      gpv_root_dir(root));
+		gpv_root_free(root);
+		return -ENOENT;
+	}
+	*ret = root;
+	return 0;
+}
+
+static int run_precheck(const struct gpv_opts *o, struct gpv_precheck **ret)
+{
+	struct gpv_root *root = NULL;
+	struct gpv_pci_names *names = NULL;
+	int r = open_root(o, &root);
+
+	if (r < 0)
+		return r;
+	r = gpv_pci_names_new(root, getenv("GPUPV_PCI_IDS"), &names);
+	if (r < 0)
+		gpv_debug("no device names: %s", strerror(-r));
+	r = gpv_precheck_run(root, names, ret);
+	if (r < 0)
+		error("cannot examine the machine in '%s': %s", gpv_root_dir(root), strerror(-r));
+	gpv_pci_names_free(names);
+	gpv_root_free(root);
+	return r;
+}
+
+static int no_operands(const char *cmd, int argc, char **argv)
+{
+	if (argc > 0) {
+		error("%s: unexpected argument '%s'; see 'gpupv %s --help'", cmd, argv[0], cmd);
+		return GPV_EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int cmd_precheck(const struct gpv_opts *o, int argc, char **argv)
+{
+	struct gpv_precheck *p;
+	int r = no_operands("precheck", argc, argv);
+
+	if (r)
+		return r;
+	if (run_precheck(o, &p) < 0)
+		return GPV_EXIT_ERROR;
+	if (o->json)
+		r = gpv_print_precheck_json(stdout, p);
+	else
+		gpv_print_precheck_text(stdout, p, o->color);
+	r = r < 0 ? GPV_EXIT_ERROR : gpv_verdict_exit_code(p->verdict);
+	gpv_precheck_free(p);
+	return r;
+}
+
+static int cmd_list(const struct gpv_opts *o, int argc, char **argv)
+{
+	struct gpv_precheck *p;
+	int r = no_operands("list", argc, argv);
+
+	if (r)
+		return r;
+	if (run_precheck(o, &p) < 0)
+		return GPV_EXIT_ERROR;
+	if (o->json)
+		r = gpv_print_list_json(stdout, p);
+	else
+		gpv_print_list_text(stdout, p, o->color);
+	gpv_precheck_free(p);
+	return r < 0 ? GPV_EXIT_ERROR : GPV_EXIT_OK;
+}
+
+static int cmd_help(const struct gpv_opts *o, int argc, char **argv);
+
+static const struct command commands[] = {
+	{ "precheck", cmd_precheck, "check whether this host can pass a GPU to a VM, and how to fix it" },
+	{ "list", cmd_list, "list the GPUs with their IOMMU group and partitioning modes" },
+	{ "help", cmd_help, "show this help, or a command's help" },
+};
+
+static const char *const command_help[] = {
+	"Usage: gpupv precheck [--root DIR] [--json] [--no-color] [-v]\n"
+	"\n"
+	"Checks, before anything is installed, whether this host can hand a GPU to a VM:\n"
+	"CPU virtualization, /dev/kvm, the IOMMU (firmware, kernel, command line, ACS\n"
+	"override), vfio-pci, and for every GPU its IOMMU group, what must move with it,\n"
+	"reset support and partitioning (SR-IOV, mediated devices). Each problem comes\n"
+	"with its fix.\n"
+	"\n"
+	"Exit status: 0 ready, 3 needs action, 4 blocked, 1 error, 2 usage.\n",
+	"Usage: gpupv list [--root DIR] [--json] [--no-color] [-v]\n"
+	"\n"
+	"Lists the GPUs: index, address, driver, IOMMU group, whether the group is\n"
+	"isolated, partitioning modes and name.\n",
+	"Usage: gpupv help [COMMAND]\n",
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: gpupv [OPTIONS] COMMAND [ARGS]\n\n"
+		   "Give virtual machines on a Linux/KVM host a whole GPU or a share of one.\n\n"
+		   "Commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nOptions (before or after the command):\n"
+		   "  -r, --root DIR   read the machine recorded in DIR instead of this one\n"
+		   "                   (also GPUPV_ROOT)\n"
+		   "  -j, --json       print one JSON object instead of text\n"
+		   "      --no-color   never colour the output (also NO_COLOR)\n"
+		   "  -v, --verbose    log each decision to standard error\n"
+		   "  -h, --help       show this help ('gpupv COMMAND --help' for a command)\n"
+		   "  -V, --version    show the version\n"
+		   "\nSee gpupv(1) and gpupv-precheck(1).\n");
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static int command_usage(const struct command *c)
+{
+	fputs(command_help[c - commands], stdout);
+	return GPV_EXIT_OK;
+}
+
+static int cmd_help(const struct gpv_opts *o, int argc, char **argv)
+{
+	const struct command *c;
+
+	if (argc == 0) {
+		usage(stdout);
+		return GPV_EXIT_OK;
+	}
+	c = find_command(argv[0]);
+	if (!c) {
+		error("unknown command '%s'; 'gpupv help' lists them", argv[0]);
+		return GPV_EXIT_USAGE;
+	}
+	return command_usage(c);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "root", required_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "no-color", no_argument, NULL, 'C' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{},
+	};
+	struct gpv_opts o = { .root = getenv("GPUPV_ROOT") };
+	const struct command *cmd = NULL;
+	bool help = false, no_color = false;
+	int c;
+
+	if (o.root && !*o.root)
+		o.root = NULL;
+	/* GNU getopt permutes: options are accepted before or after the command. */
+	while ((c = getopt_long(argc, argv, "r:jvhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			o.root = optarg;
+			break;
+		case 'j':
+			o.json = true;
+			break;
+		case 'C':
+			no_color = true;
+			break;
+		case 'v':
+			o.verbose++;
+			break;
+		case 'h':
+			help = true;
+			break;
+		case 'V':
+			printf("gpupv %s\n", PACKAGE_VERSION);
+			return GPV_EXIT_OK;
+		default:
+			fputs("Try 'gpupv --help'.\n", stderr);
+			return GPV_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		cmd = find_command(argv[optind]);
+		if (!cmd) {
+			error("unknown command '%s'; 'gpupv help' lists them", argv[optind]);
+			return GPV_EXIT_USAGE;
+		}
+		optind++;
+	}
+	if (help) {
+		if (cmd)
+			return command_usage(cmd);
+		usage(stdout);
+		return GPV_EXIT_OK;
+	}
+	if (!cmd) {
+		usage(stderr);
+		return GPV_EXIT_USAGE;
+	}
+	o.color = !no_color && !getenv("NO_COLOR") && isatty(STDOUT_FILENO) &&
+		  !(getenv("TERM") && strcmp(getenv("TERM"), "dumb") == 0);
+	gpv_log_set(log_stderr, NULL, o.verbose ? GPV_LOG_DEBUG : GPV_LOG_WARNING);
+	return cmd->fn(&o, argc - optind, argv + optind);
+}

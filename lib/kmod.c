@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdio.h>
+
+#include <libkmod.h>
+
+#include "lib/kmod.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+/* Where modprobe reads its configuration, highest priority first (modprobe.d(5)). */
+static const char *const conf_dirs[] = {
+	"/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d", "/lib/modprobe.d",
+	"/usr/lib/modprobe.d",
+};
+
+void gpv_kmod_info_clear(struct gpv_kmod_info *info)
+{
+	free(info->blacklist_file);
+	free(info->path);
+	free(info->kernel);
+	*info = (struct gpv_kmod_info){ 0 };
+}
+
+static void kmod_log_fn(void *data, int prio, const char *file, int line, const char *fn,
+			const char *format, va_list args)
+{
+	char buf[512];
+
+	vsnprintf(buf, sizeof(buf), format, args);
+	gpv_debug("libkmod: %s", gpv_strip(buf));
+}
+
+static void normalize(char *s)
+{
+	for (; *s; s++)
+		if (*s == '-')
+			*s = '_';
+}
+
+/* /proc/modules: "name size refs deps state address" per line. */
+static bool is_loaded(struct gpv_root *root, const char *modname)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t nl = strlen(modname);
+
+	if (gpv_root_read(root, "/proc/modules", 4 * 1024 * 1024, &text, NULL) < 0)
+		return false;
+	for (const char *p = text; *p;) {
+		if (strncmp(p, modname, nl) == 0 && p[nl] == ' ')
+			return true;
+		p += strcspn(p, "\n");
+		if (*p)
+			p++;
+	}
+	return false;
+}
+
+/* libkmod says whether a module is blacklisted, not where: find the file that says so. */
+static char *find_blacklist_file(struct gpv_root *root, const char *modname)
+{
+	for (size_t i = 0; i < ELEMENTSOF(conf_dirs); i++) {
+		char **names = NULL;
+
+		if (gpv_root_list(root, conf_dirs[i], &names, NULL) < 0)
+			continue;
+		for (char **n = names; *n; n++) {
+			_cleanup_free_ char *path = NULL, *text = NULL;
+
+			if (!strstr(*n, ".conf") || gpv_asprintf(&path, "%s/%s", conf_dirs[i], *n) < 0)
+				continue;
+			if (gpv_root_read(root, path, 1024 * 1024, &text, NULL) < 0)
+				continue;
+			for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+				char word[32], mod[256];
+
+				if (sscanf(line, " %31s %255s", word, mod) != 2 ||
+				    !streq(word, "blacklist"))
+					continue;
+				normalize(mod);
+				if (streq(mod, modname)) {
+					char *found = TAKE_PTR(path);
+
+					gpv_names_free(names);
+					return found;
+				}
+			}
+		}
+		gpv_names_free(names);
+	}
+	return NULL;
+}
+
+int gpv_kmod_lookup(struct gpv_root *root, const char *name, struct gpv_kmod_info *ret)
+{
+	_cleanup_free_ char *release = NULL, *moddir = NULL, *depbin = NULL;
+	char *conf[ELEMENTSOF(conf_dirs) + 1] = { 0 };
+	struct gpv_kmod_info info = { 0 };
+	struct kmod_ctx *ctx = NULL;
+	struct kmod_list *list = NULL, *filtered = NULL, *it;
+	char modname[256];
+	int r;
+
+	if (strlen(name) >= sizeof(modname))
+		return -EINVAL;
+	strcpy(modname, name);
+	normalize(modname);
+
+	r = gpv_root_read(root, "/proc/sys/kernel/osrelease", 4096, &release, NULL);
+	if (r < 0)
+		return r;
+	gpv_strip(release);
+	if (!*release || strchr(release, '/'))
+		return -EINVAL;
+	r = gpv_asprintf(&depbin, "/lib/modules/%s/modules.dep.bin", release);
+	if (r < 0)
+		return r;
+	r = gpv_root_exists(root, depbin);
+	if (r < 0) {
+		gpv_debug("no module index %s: %s", depbin, strerror(-r));
+		return -ENOENT;
+	}
+	r = gpv_asprintf(&depbin, "/lib/modules/%s", release);
+	if (r < 0)
+		return r;
+	r = gpv_root_host_path(root, depbin, &moddir);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < ELEMENTSOF(conf_dirs); i++)
+		if (gpv_root_host_path(root, conf_dirs[i], &conf[i]) < 0) {
+			r = -ENOMEM;
+			goto out;
+		}
+
+	ctx = kmod_new(moddir, (const char *const *)conf);
+	if (!ctx) {
+		r = -ENOMEM;
+		goto out;
+	}
+	kmod_set_log_fn(ctx, kmod_log_fn, NULL);
+	kmod_set_log_priority(ctx, 7);
+
+	r = kmod_module_new_from_lookup(ctx, modname, &list);
+	if (r < 0)
+		goto out;
+	info.kernel = strdup(release);
+	info.loaded = is_loaded(root, modname);
+	kmod_list_foreach(it, list) {
+		struct kmod_module *mod = kmod_module_get_module(it);
+		const char *path = kmod_module_get_path(mod);
+
+		if (streq(kmod_module_get_name(mod), modname)) {
+			info.state = path ? GPV_KMOD_MODULE : GPV_KMOD_BUILTIN;
+			if (path) {
+				const char *rel = startswith(path, moddir);
+
+				info.path = strdup(rel && *rel == '/' ? rel + 1 : path);
+			}
+		}
+		kmod_module_unref(mod);
+	}
+	if (info.state != GPV_KMOD_MISSING) {
+		r = kmod_module_apply_filter(ctx, KMOD_FILTER_BLACKLIST, list, &filtered);
+		if (r < 0)
+			goto out;
+		/* Built-in modules cannot be blacklisted; a module that the filter drops is. */
+		info.blacklisted = info.state == GPV_KMOD_MODULE && !filtered;
+		if (info.blacklisted)
+			info.blacklist_file = find_blacklist_file(root, modname);
+	}
+	*ret = info;
+	info = (struct gpv_kmod_info){ 0 };
+	r = 0;
+out:
+	gpv_kmod_info_clear(&info);
+	kmod_module_unref_list(filtered);
+	kmod_module_unref_list(list);
+	kmod_unref(ctx);
+	for (size_t i = 0; i < ELEMENTSOF(conf_dirs); i++)
+		free(conf[i]);
+	return r;
+}

@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Vendor knowledge lives in data files (probes/data/NAME), each line with its source. They
+ * are built into gpupv; GPUPV_DATADIR points it at a folder of edited copies instead.
+ * *ret is owned by the module and stays valid until exit. -ENOENT for an unknown name.
+ */
+int gpv_data_get(const char *name, const char **ret);

@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+
+#include "lib/log.h"
+#include "lib/pci.h"
+#include "probes/parse.h"
+#include "probes/pci.h"
+
+bool gpv_pci_is_display(const struct gpv_pci_dev *d)
+{
+	return d->class_ok && (d->class >> 16) == 0x03;
+}
+
+bool gpv_pci_is_bridge(const struct gpv_pci_dev *d)
+{
+	/* Header type 1 is what makes a PCI-to-PCI bridge; fall back on the class when config
+	 * space could not be read. */
+	if (d->header_type >= 0)
+		return d->header_type == 1;
+	return d->class_ok && gpv_pci_class16(d) == 0x0604;
+}
+
+static int note(struct gpv_pci_dev *d, const char *what, int err)
+{
+	char *s;
+
+	if (gpv_asprintf(&s, "%s: %s", what, strerror(-err)) < 0)
+		return -ENOMEM;
+	gpv_debug("%s: %s", d->addr, s);
+	return gpv_strv_push_take(&d->notes, s);
+}
+
+static int read_hex_attr(int fd, const char *name, uint64_t max, uint64_t *ret)
+{
+	_cleanup_free_ char *s = NULL;
+	int r = gpv_read_attr_at(fd, name, &s);
+
+	if (r < 0)
+		return r;
+	return gpv_parse_hex(s, max, ret);
+}
+
+static int read_int_attr(int fd, const char *name, int *ret)
+{
+	_cleanup_free_ char *s = NULL;
+	uint64_t v;
+	int r = gpv_read_attr_at(fd, name, &s);
+
+	if (r < 0)
+		return r;
+	r = gpv_parse_uint(s, INT32_MAX, &v);
+	if (r < 0)
+		return r;
+	*ret = (int)v;
+	return 0;
+}
+
+void gpv_mdev_type_clear(struct gpv_mdev_type *t)
+{
+	free(t->id);
+	free(t->name);
+	free(t->description);
+	free(t->device_api);
+	*t = (struct gpv_mdev_type){ 0 };
+}
+
+int gpv_mdev_type_read(int typedir, const char *id, struct gpv_mdev_type *ret)
+{
+	struct gpv_mdev_type t = { .available_instances = -1, .framebuffer_mib = -1,
+				   .share_percent = -1 };
+	struct gpv_mdev_desc desc;
+	int avail, r;
+
+	t.id = strdup(id);
+	if (!t.id)
+		return -ENOMEM;
+	(void)gpv_read_attr_at(typedir, "name", &t.name);
+	r = gpv_read_attr_at(typedir, "description", &t.description);
+	if (r < 0 && r != -ENOENT)
+		gpv_debug("mdev type %s: description: %s", id, strerror(-r));
+	if (!t.description && !(t.description = strdup(""))) {
+		gpv_mdev_type_clear(&t);
+		return -ENOMEM;
+	}
+	if (read_int_attr(typedir, "available_instances", &avail) == 0)
+		t.available_instances = avail;
+	(void)gpv_read_attr_at(typedir, "device_api", &t.device_api);
+
+	r = gpv_mdev_desc_parse(t.description, &desc);
+	if (r < 0) {
+		gpv_mdev_type_clear(&t);
+		return r;
+	}
+	t.framebuffer_mib = desc.framebuffer_mib;
+	/* NVIDIA: an instance gets 1 / max_instance of the GPU. GVT-g: the scheduler weight
+	 * out of 16 (drivers/gpu/drm/i915/gvt/vgpu.c). */
+	if (desc.max_instance > 0)
+		t.share_percent = 100.0 / (double)desc.max_instance;
+	else if (desc.weight > 0 && desc.weight <= 16)
+		t.share_percent = (double)desc.weight / 16.0 * 100.0;
+	gpv_mdev_desc_clear(&desc);
+	*ret = t;
+	return 0;
+}
+
+static int read_mdev_types(struct gpv_pci_dev *d, int fd)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int r = gpv_list_at(fd, "mdev_supported_types", &names, &n);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return note(d, "mdev_supported_types", r);
+	d->mdev_types = calloc(n ? n : 1, sizeof(*d->mdev_types));
+	if (!d->mdev_types) {
+		gpv_names_free(names);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_close_ int tfd = -1;
+		char path[512];
+
+		snprintf(path, sizeof(path), "mdev_supported_types/%s", names[i]);
+		tfd = openat(fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (tfd < 0) {
+			r = note(d, path, -errno);
+			if (r < 0)
+				break;
+			continue;
+		}
+		r = gpv_mdev_type_read(tfd, names[i], &d->mdev_types[d->n_mdev_types]);
+		if (r < 0)
+			break;
+		d->n_mdev_types++;
+	}
+	gpv_names_free(names);
+	return r < 0 ? r : 0;
+}
+
+/* An NVIDIA SR-IOV vGPU VF lists "ID : Name" lines under a header; any line past the header
+ * is a type that can be created now. */
+static bool offers_vgpu_types(int fd)
+{
+	_cleanup_free_ char *s = NULL;
+	int lines = 0;
+
+	if (gpv_read_at(fd, "nvidia/creatable_vgpu_types", GPV_ATTR_MAX, &s, NULL) < 0)
+		return false;
+	for (char *p = strtok(s, "\n"); p; p = strtok(NULL, "\n"))
+		if (strchr(p, ':') && !strstr(p, "Name"))
+			lines++;
+	return lines > 0;
+}
+
+static int read_device(struct gpv_root *root, const char *name, struct gpv_pci_dev *d)
+{
+	_cleanup_free_ char *path = NULL, *drv = NULL, *grp = NULL, *cfg = NULL, *rm = NULL;
+	_cleanup_close_ int fd = -1;
+	char **entries = NULL;
+	uint64_t v;
+	size_t cfglen = 0;
+	int r, bv;
+
+	memcpy(d->addr, name, 13);
+	d->header_type = d->iommu_group = d->boot_vga = -1;
+	d->sriov_total_vfs = d->sriov_num_vfs = -1;
+
+	r = gpv_asprintf(&path, "/sys/bus/pci/devices/%s", name);
+	if (r < 0)
+		return r;
+	r = gpv_root_resolve(root, path, &d->syspath);
+	if (r < 0)
+		return note(d, "device directory", r);
+	fd = gpv_root_open(root, d->syspath, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return note(d, "device directory", fd);
+
+	d->class_ok = true;
+	if ((r = read_hex_attr(fd, "vendor", 0xffff, &v)) == 0)
+		d->vendor = (uint16_t)v;
+	else if ((d->class_ok = false), (r = note(d, "vendor", r)) < 0)
+		return r;
+	if ((r = read_hex_attr(fd, "device", 0xffff, &v)) == 0)
+		d->device = (uint16_t)v;
+	else if ((d->class_ok = false), (r = note(d, "device", r)) < 0)
+		return r;
+	if ((r = read_hex_attr(fd, "class", 0xffffff, &v)) == 0)
+		d->class = (uint32_t)v;
+	else if ((d->class_ok = false), (r = note(d, "class", r)) < 0)
+		return r;
+
+	r = gpv_read_at(fd, "config", 4096, &cfg, &cfglen);
+	if (r == 0) {
+		d->header_type = gpv_pci_config_header_type((uint8_t *)cfg, cfglen);
+		if (d->header_type < 0)
+			d->header_type = -1;
+	} else if (r != -ENOENT && (r = note(d, "config", r)) < 0) {
+		return r;
+	}
+
+	r = gpv_readlink_base_at(fd, "iommu_group", &grp);
+	if (r == 0) {
+		if (gpv_parse_uint(grp, INT32_MAX, &v) == 0)
+			d->iommu_group = (int)v;
+		else if ((r = note(d, "iommu_group", -EINVAL)) < 0)
+			return r;
+	} else if (r != -ENOENT && (r = note(d, "iommu_group", r)) < 0) {
+		return r;
+	}
+
+	r = gpv_readlink_base_at(fd, "driver", &drv);
+	if (r == 0) {
+		d->driver = TAKE_PTR(drv);
+	} else if (r == -ENOENT) {
+		_cleanup_free_ char *ue = NULL;
+
+		/* The uevent names the driver too; some captures keep only that. */
+		if (gpv_read_at(fd, "uevent", GPV_ATTR_MAX, &ue, NULL) == 0)
+			(void)gpv_uevent_get(ue, "DRIVER", &d->driver);
+	} else if ((r = note(d, "driver", r)) < 0) {
+		return r;
+	}
+
+	if (read_int_attr(fd, "boot_vga", &bv) == 0)
+		d->boot_vga = bv != 0;
+
+	if (gpv_exists_at(fd, "physfn")) {
+		_cleanup_free_ char *pf = NULL;
+
+		d->is_vf = true;
+		if (gpv_readlink_base_at(fd, "physfn", &pf) == 0 && gpv_pci_addr_valid(pf))
+			memcpy(d->physfn, pf, 13);
+	}
+	(void)read_int_attr(fd, "sriov_totalvfs", &d->sriov_total_vfs);
+	(void)read_int_attr(fd, "sriov_numvfs", &d->sriov_num_vfs);
+
+	if (d->sriov_total_vfs > 0 && gpv_list_at(fd, ".", &entries, NULL) == 0) {
+		for (char **e = entries; *e; e++) {
+			_cleanup_free_ char *vf = NULL;
+
+			if (!startswith(*e, "virtfn") || gpv_readlink_base_at(fd, *e, &vf) < 0)
+				continue;
+			if (gpv_pci_addr_valid(vf) && (r = gpv_strv_push(&d->vfs, vf)) < 0)
+				break;
+		}
+		gpv_names_free(entries);
+		if (r < 0)
+			return r;
+	}
+
+	r = gpv_read_attr_at(fd, "reset_method", &rm);
+	if (r == 0) {
+		d->has_reset_method = true;
+		for (char *tok = strtok(rm, " \t\n"); tok; tok = strtok(NULL, " \t\n"))
+			if ((r = gpv_strv_push(&d->reset_methods, tok)) < 0)
+				return r;
+	} else if (cfg) {
+		r = gpv_pci_config_reset_methods((uint8_t *)cfg, cfglen, &d->reset_methods);
+		if (r < 0 && r != -ENODATA)
+			return r;
+	}
+
+	if (d->is_vf)
+		d->nvidia_vgpu = offers_vgpu_types(fd);
+	return read_mdev_types(d, fd);
+}
+
+static void dev_clear(struct gpv_pci_dev *d)
+{
+	free(d->syspath);
+	free(d->driver);
+	gpv_strv_clear(&d->vfs);
+	gpv_strv_clear(&d->reset_methods);
+	gpv_strv_clear(&d->notes);
+	for (size_t i = 0; i < d->n_mdev_types; i++)
+		gpv_mdev_type_clear(&d->mdev_types[i]);
+	free(d->mdev_types);
+}
+
+struct gpv_pci *gpv_pci_free(struct gpv_pci *pci)
+{
+	if (!pci)
+		return NULL;
+	for (size_t i = 0; i < pci->n; i++)
+		dev_clear(&pci->devs[i]);
+	free(pci->devs);
+	for (size_t i = 0; i < pci->n_groups; i++)
+		gpv_strv_clear(&pci->groups[i].members);
+	free(pci->groups);
+	free(pci);
+	return NULL;
+}
+
+static int cmp_dev(const void *a, const void *b)
+{
+	return strcmp(((const struct gpv_pci_dev *)a)->addr, ((const struct gpv_pci_dev *)b)->addr);
+}
+
+static int cmp_group(const void *a, const void *b)
+{
+	int x = ((const struct gpv_iommu_group *)a)->id, y = ((const struct gpv_iommu_group *)b)->id;
+
+	return (x > y) - (x < y);
+}
+
+const struct gpv_pci_dev *gpv_pci_find(const struct gpv_pci *pci, const char *addr)
+{
+	struct gpv_pci_dev key;
+
+	if (strlen(addr) != 12)
+		return NULL;
+	memcpy(key.addr, addr, 13);
+	return bsearch(&key, pci->devs, pci->n, sizeof(key), cmp_dev);
+}
+
+const struct gpv_iommu_group *gpv_pci_group(const struct gpv_pci *pci, int id)
+{
+	struct gpv_iommu_group key = { .id = id };
+
+	return bsearch(&key, pci->groups, pci->n_groups, sizeof(key), cmp_group);
+}
+
+static int scan_groups(struct gpv_root *root, struct gpv_pci *pci)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int r = gpv_root_list(root, "/sys/kernel/iommu_groups", &names, &n);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	pci->groups_dir = true;
+	pci->groups = calloc(n ? n : 1, sizeof(*pci->groups));
+	if (!pci->groups) {
+		gpv_names_free(names);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		struct gpv_iommu_group *g = &pci->groups[pci->n_groups];
+		char path[512], **members = NULL;
+		uint64_t id;
+
+		if (gpv_parse_uint(names[i], INT32_MAX, &id) < 0) {
+			gpv_debug("iommu_groups: ignoring '%s'", names[i]);
+			continue;
+		}
+		g->id = (int)id;
+		pci->n_groups++;
+		snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%s/devices", names[i]);
+		r = gpv_root_list(root, path, &members, NULL);
+		if (r < 0) {
+			gpv_debug("%s: %s", path, strerror(-r));
+			r = 0;
+			continue;
+		}
+		for (char **m = members; *m && r >= 0; m++)
+			if (gpv_pci_addr_valid(*m))
+				r = gpv_strv_push(&g->members, *m);
+		gpv_names_free(members);
+	}
+	gpv_names_free(names);
+	if (r < 0)
+		return r;
+	qsort(pci->groups, pci->n_groups, sizeof(*pci->groups), cmp_group);
+	return 0;
+}
+
+int gpv_pci_scan(struct gpv_root *root, struct gpv_pci **ret)
+{
+	struct gpv_pci *pci = calloc(1, sizeof(*pci));
+	char **names = NULL;
+	size_t n = 0;
+	int r;
+
+	if (!pci)
+		return -ENOMEM;
+	r = gpv_root_list(root, "/sys/bus/pci/devices", &names, &n);
+	if (r == -ENOENT) {
+		gpv_debug("no /sys/bus/pci/devices: a machine without PCI");
+		names = calloc(1, sizeof(char *));
+		r = names ? 0 : -ENOMEM;
+	}
+	if (r < 0)
+		goto fail;
+	pci->devs = calloc(n ? n : 1, sizeof(*pci->devs));
+	if (!pci->devs) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct gpv_pci_dev *d = &pci->devs[pci->n];
+
+		if (!gpv_pci_addr_valid(names[i])) {
+			gpv_debug("/sys/bus/pci/devices: ignoring '%s'", names[i]);
+			continue;
+		}
+		pci->n++;
+		r = read_device(root, names[i], d);
+		if (r < 0)
+			goto fail;
+	}
+	qsort(pci->devs, pci->n, sizeof(*pci->devs), cmp_dev);
+
+	r = scan_groups(root, pci);
+	if (r < 0)
+		goto fail;
+	/* A device whose own link is missing still belongs to the group that lists it. */
+	for (size_t g = 0; g < pci->n_groups; g++)
+		for (size_t m = 0; m < pci->groups[g].members.n; m++) {
+			struct gpv_pci_dev *d = (struct gpv_pci_dev *)gpv_pci_find(
+				pci, pci->groups[g].members.v[m]);
+
+			if (d && d->iommu_group < 0)
+				d->iommu_group = pci->groups[g].id;
+		}
+	/* A PF offers NVIDIA's SR-IOV vGPU when its VFs list creatable types. */
+	for (size_t i = 0; i < pci->n; i++) {
+		struct gpv_pci_dev *pf;
+
+		if (!pci->devs[i].nvidia_vgpu || !pci->devs[i].physfn[0])
+			continue;
+		pf = (struct gpv_pci_dev *)gpv_pci_find(pci, pci->devs[i].physfn);
+		if (pf)
+			pf->nvidia_vgpu = true;
+	}
+	gpv_names_free(names);
+	*ret = pci;
+	return 0;
+fail:
+	gpv_names_free(names);
+	gpv_pci_free(pci);
+	return r;
+}
