@@ -157,6 +157,25 @@ static int emit(FILE *f, json_object *o)
 	return r;
 }
 
+/* Devices that could not be read in full, whatever their class: a broken tree must show. */
+static json_object *unreadable_json(const struct gpv_precheck *p)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < p->pci->n; i++) {
+		const struct gpv_pci_dev *d = &p->pci->devs[i];
+		json_object *o;
+
+		if (!d->notes.n)
+			continue;
+		o = json_object_new_object();
+		add(o, "address", jstr(d->addr));
+		add(o, "notes", jstrv(&d->notes));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
 int gpv_print_precheck_json(FILE *f, const struct gpv_precheck *p)
 {
 	json_object *o = json_object_new_object(), *checks = json_object_new_array(),
@@ -180,6 +199,7 @@ int gpv_print_precheck_json(FILE *f, const struct gpv_precheck *p)
 	for (size_t i = 0; i < p->n_gpus; i++)
 		json_object_array_add(gpus, gpu_json(&p->gpus[i]));
 	add(o, "gpus", gpus);
+	add(o, "unreadable_devices", unreadable_json(p));
 	return emit(f, o);
 }
 

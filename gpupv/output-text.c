@@ -86,8 +86,6 @@ static void print_gpu(FILE *f, const struct gpv_gpu *g, bool color)
 				m->dev->driver ? m->dev->driver : "-");
 		}
 	}
-	for (size_t i = 0; i < d->notes.n; i++)
-		fprintf(f, "  unreadable    %s\n", d->notes.v[i]);
 	if (g->n_problems)
 		fprintf(f, "  problems\n");
 	for (size_t i = 0; i < g->n_problems; i++) {
@@ -117,6 +115,17 @@ void gpv_print_precheck_text(FILE *f, const struct gpv_precheck *p, bool color)
 	}
 	for (size_t i = 0; i < p->n_gpus; i++)
 		print_gpu(f, &p->gpus[i], color);
+	for (size_t i = 0, first = 1; i < p->pci->n; i++) {
+		const struct gpv_pci_dev *d = &p->pci->devs[i];
+
+		if (!d->notes.n)
+			continue;
+		if (first)
+			fprintf(f, "\n%sUnreadable devices%s\n", col(color, BOLD), col(color, RESET));
+		first = 0;
+		for (size_t j = 0; j < d->notes.n; j++)
+			fprintf(f, "  %s  %s\n", d->addr, d->notes.v[j]);
+	}
 	fprintf(f, "\n%sVerdict: %s%s%s\n", col(color, BOLD), col(color, verdict_color(p->verdict)),
 		gpv_verdict_str(p->verdict), col(color, RESET));
 }

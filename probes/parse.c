@@ -221,7 +221,7 @@ int gpv_uevent_get(const char *text, const char *key, char **ret)
 	for (const char *p = text; *p;) {
 		size_t n = strcspn(p, "\n");
 
-		if (n > kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
+		if (n > kl + 1 && strncmp(p, key, kl) == 0 && p[kl] == '=') {
 			*ret = strndup(p + kl + 1, n - kl - 1);
 			return *ret ? 0 : -ENOMEM;
 		}
