@@ -193,6 +193,11 @@ static int check_kvm(struct gpv_precheck *p)
 
 static char *firmware_fix(const struct gpv_host *h)
 {
+	if (h->cpu.hypervisor)
+		return str("this host is a virtual machine: its hypervisor must give it an IOMMU "
+			   "(QEMU: '-machine q35,kernel-irqchip=split -device "
+			   "intel-iommu,intremap=on,caching-mode=on'; libvirt: <iommu "
+			   "model='intel'/> in <devices>) and pass a GPU through to it");
 	if (h->cpu.vendor == GPV_CPU_AMD)
 		return str("enable 'IOMMU' (AMD-Vi) in the firmware setup, usually under "
 			   "Advanced > AMD CBS > NBIO Common Options, and set it to 'Enabled' "
@@ -377,12 +382,22 @@ static int check_vfio(struct gpv_root *root, struct gpv_precheck *p)
 	struct gpv_kmod_info info;
 	int r = gpv_kmod_lookup(root, "vfio-pci", &info);
 
-	if (r == -ENOENT)
+	if (r == -ENOENT) {
+		const char *k = p->host.kernel ? p->host.kernel : "(unknown)";
+
+		if (gpv_root_is_host(root))
+			return add_check(p, "vfio.module", GPV_SKIP,
+					 str("no module index for the running kernel %s "
+					     "(/lib/modules/%s/modules.dep.bin is missing): cannot "
+					     "tell whether vfio-pci is available",
+					     k, k),
+					 NULL);
 		return add_check(p, "vfio.module", GPV_SKIP,
-				 str("no module index for kernel %s in this root: cannot tell "
-				     "whether vfio-pci is available",
-				     p->host.kernel ? p->host.kernel : "(unknown)"),
+				 str("no module index for kernel %s in this recorded machine: "
+				     "cannot tell whether vfio-pci is available",
+				     k),
 				 NULL);
+	}
 	if (r < 0)
 		return add_check(p, "vfio.module", GPV_SKIP,
 				 str("cannot read the module index: %s", strerror(-r)), NULL);

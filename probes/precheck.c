@@ -409,8 +409,12 @@ static int check_gpus(struct gpv_precheck *p)
 					bmcs == 1 ? " is" : "s are")
 				  : str("no GPU to pass through: no PCI display controller (class "
 					"03xx) that is not an SR-IOV virtual function");
-		c->fix = str("install a discrete GPU, or enable the integrated one in the firmware "
-			     "setup (often 'iGPU Multi-Monitor' or 'Integrated Graphics: Enabled')");
+		c->fix = p->host.cpu.hypervisor
+				 ? str("this host is a virtual machine: pass a GPU through to it from "
+				       "its hypervisor first")
+				 : str("install a discrete GPU, or enable the integrated one in the "
+				       "firmware setup (often 'iGPU Multi-Monitor' or 'Integrated "
+				       "Graphics: Enabled')");
 		if (!c->fix) {
 			free(c->message);
 			return -ENOMEM;
