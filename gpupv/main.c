@@ -263,7 +263,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return GPV_EXIT_USAGE;
 	}
-	o.color = !no_color && !getenv("NO_COLOR") && isatty(STDOUT_FILENO) &&
+	o.color = !no_color && !(getenv("NO_COLOR") && *getenv("NO_COLOR")) && isatty(STDOUT_FILENO) &&
 		  !(getenv("TERM") && strcmp(getenv("TERM"), "dumb") == 0);
 	gpv_log_set(log_stderr, NULL, o.verbose ? GPV_LOG_DEBUG : GPV_LOG_WARNING);
 	return cmd->fn(&o, argc - optind, argv + optind);
