@@ -129,6 +129,7 @@ static json_object *gpu_json(const struct gpv_gpu *g)
 	for (size_t i = 0; i < d->n_mdev_types; i++)
 		json_object_array_add(types, mdev_json(&d->mdev_types[i]));
 	add(part, "mdev_types", types);
+	add(part, "nvidia_vgpu_types", jstrv(&d->vgpu_types));
 	add(o, "partitioning", part);
 	add(o, "verdict", jstr(gpv_verdict_str(g->verdict)));
 	for (size_t i = 0; i < g->n_problems; i++) {

@@ -76,6 +76,8 @@ static void print_gpu(FILE *f, const struct gpv_gpu *g, bool color)
 			fprintf(f, ", %ld MiB", t->framebuffer_mib);
 		fputc('\n', f);
 	}
+	for (size_t i = 0; i < d->vgpu_types.n; i++)
+		fprintf(f, "  vGPU type     %s (NVIDIA SR-IOV vGPU, creatable now)\n", d->vgpu_types.v[i]);
 	if (g->n_members) {
 		fprintf(f, "  group members\n");
 		for (size_t i = 0; i < g->n_members; i++) {

@@ -141,19 +141,36 @@ static int read_mdev_types(struct gpv_pci_dev *d, int fd)
 	return r < 0 ? r : 0;
 }
 
-/* An NVIDIA SR-IOV vGPU VF lists "ID : Name" lines under a header; any line past the header
- * is a type that can be created now. */
-static bool offers_vgpu_types(int fd)
+/* An NVIDIA SR-IOV vGPU VF lists "ID : Name" lines under a header ("ID    : vGPU Name");
+ * every line past the header is a type that can be created now. */
+static int read_vgpu_types(struct gpv_pci_dev *d, int fd)
 {
 	_cleanup_free_ char *s = NULL;
-	int lines = 0;
+	char *save = NULL;
+	int r;
 
 	if (gpv_read_at(fd, "nvidia/creatable_vgpu_types", GPV_ATTR_MAX, &s, NULL) < 0)
-		return false;
-	for (char *p = strtok(s, "\n"); p; p = strtok(NULL, "\n"))
-		if (strchr(p, ':') && !strstr(p, "Name"))
-			lines++;
-	return lines > 0;
+		return 0;
+	for (char *p = strtok_r(s, "\n", &save); p; p = strtok_r(NULL, "\n", &save)) {
+		char *colon = strchr(p, ':'), *name, *entry;
+		uint64_t id;
+
+		if (!colon)
+			continue;
+		*colon = '\0';
+		name = colon + 1;
+		while (*name == ' ' || *name == '\t')
+			name++;
+		if (gpv_parse_uint(p, UINT32_MAX, &id) < 0 || !*gpv_strip(name))
+			continue;
+		if (gpv_asprintf(&entry, "%llu : %s", (unsigned long long)id, name) < 0)
+			return -ENOMEM;
+		r = gpv_strv_push_take(&d->vgpu_types, entry);
+		if (r < 0)
+			return r;
+	}
+	d->nvidia_vgpu = d->vgpu_types.n > 0;
+	return 0;
 }
 
 static int read_device(struct gpv_root *root, const char *name, struct gpv_pci_dev *d)
@@ -264,8 +281,8 @@ static int read_device(struct gpv_root *root, const char *name, struct gpv_pci_d
 			return r;
 	}
 
-	if (d->is_vf)
-		d->nvidia_vgpu = offers_vgpu_types(fd);
+	if (d->is_vf && (r = read_vgpu_types(d, fd)) < 0)
+		return r;
 	return read_mdev_types(d, fd);
 }
 
@@ -276,6 +293,7 @@ static void dev_clear(struct gpv_pci_dev *d)
 	gpv_strv_clear(&d->vfs);
 	gpv_strv_clear(&d->reset_methods);
 	gpv_strv_clear(&d->notes);
+	gpv_strv_clear(&d->vgpu_types);
 	for (size_t i = 0; i < d->n_mdev_types; i++)
 		gpv_mdev_type_clear(&d->mdev_types[i]);
 	free(d->mdev_types);
@@ -425,8 +443,13 @@ int gpv_pci_scan(struct gpv_root *root, struct gpv_pci **ret)
 		if (!pci->devs[i].nvidia_vgpu || !pci->devs[i].physfn[0])
 			continue;
 		pf = (struct gpv_pci_dev *)gpv_pci_find(pci, pci->devs[i].physfn);
-		if (pf)
-			pf->nvidia_vgpu = true;
+		if (!pf || pf->nvidia_vgpu)
+			continue;
+		pf->nvidia_vgpu = true;
+		for (size_t t = 0; t < pci->devs[i].vgpu_types.n && r >= 0; t++)
+			r = gpv_strv_push(&pf->vgpu_types, pci->devs[i].vgpu_types.v[t]);
+		if (r < 0)
+			goto fail;
 	}
 	gpv_names_free(names);
 	*ret = pci;

@@ -38,6 +38,7 @@ struct gpv_pci_dev {
 	struct gpv_mdev_type *mdev_types;
 	size_t n_mdev_types;
 	bool nvidia_vgpu;         /* nvidia/creatable_vgpu_types offers a type */
+	gpv_strv vgpu_types;      /* "557 : NVIDIA A100-4C", from the VF (or, on a PF, its first VF) */
 	gpv_strv notes;           /* what could not be read, for the report */
 };
 

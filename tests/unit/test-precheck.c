@@ -461,3 +461,31 @@ TEST(empty_machine)
 	gpv_precheck_free(p);
 	tree_free(t);
 }
+
+TEST(nvidia_sriov_vgpu_types_come_from_the_vfs)
+{
+	char *t = tree_new();
+	struct gpv_precheck *p;
+	const struct gpv_gpu *g;
+
+	tree_host(t, "quiet");
+	tree_dev(t, "0000:41:00.0", 0x10de, 0x20b5, 0x030200, 50, "nvidia", 0);
+	tree_attr(t, "0000:41:00.0", "sriov_totalvfs", "16\n");
+	tree_attr(t, "0000:41:00.0", "sriov_numvfs", "16\n");
+	tree_dev(t, "0000:41:00.4", 0x10de, 0x20b5, 0x030200, 51, "nvidia", 0);
+	tree_link(t, "sys/devices/pci0000:00/0000:41:00.4/physfn", "../0000:41:00.0");
+	tree_link(t, "sys/devices/pci0000:00/0000:41:00.0/virtfn0", "../0000:41:00.4");
+	tree_attr(t, "0000:41:00.4", "nvidia/creatable_vgpu_types",
+		  "ID    : vGPU Name\n557   : NVIDIA A100-4C\n558   : NVIDIA A100-5C\n");
+	p = run(t);
+	check_int(p->n_gpus, 1);
+	g = gpu(p, "0000:41:00.0");
+	check(gpv_strv_contains(&g->modes, "sriov"));
+	check(gpv_strv_contains(&g->modes, "nvidia-vgpu"));
+	check_int(g->dev->vgpu_types.n, 2);
+	check_streq(g->dev->vgpu_types.v[0], "557 : NVIDIA A100-4C");
+	/* The VF is not a function of the card. */
+	check_int(g->functions.n, 1);
+	gpv_precheck_free(p);
+	tree_free(t);
+}
