@@ -176,6 +176,9 @@ int gpv_root_resolve(struct gpv_root *root, const char *path, char **ret)
 			return r;
 		if (r == 0) {
 			clen += n;
+			/* Only a directory can have components below it. */
+			if (!S_ISDIR(st.st_mode) && work[strspn(work, "/")] != '\0')
+				return -ENOTDIR;
 			continue;
 		}
 		if (++hops > MAX_LINK_HOPS) {

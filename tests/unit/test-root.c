@@ -175,3 +175,19 @@ TEST(missing_root_is_an_error)
 	check_int(gpv_root_new("/nonexistent/gpupv/root", &r), -ENOENT);
 	check(r == NULL);
 }
+
+TEST(components_below_a_file_are_refused)
+{
+	char *t = tree_new();
+	struct gpv_root *r;
+	char *canon = NULL;
+
+	tree_file(t, "sys/attr", "1\n");
+	r = open_root(t);
+	check_int(gpv_root_resolve(r, "/sys/attr/..", &canon), -ENOTDIR);
+	check_int(gpv_root_resolve(r, "/sys/attr/.", &canon), -ENOTDIR);
+	check_int(gpv_root_resolve(r, "/sys/attr/", &canon), 0);
+	free(canon);
+	gpv_root_free(r);
+	tree_free(t);
+}
