@@ -93,7 +93,7 @@ static char *find_blacklist_file(struct gpv_root *root, const char *modname)
 
 int gpv_kmod_lookup(struct gpv_root *root, const char *name, struct gpv_kmod_info *ret)
 {
-	_cleanup_free_ char *release = NULL, *moddir = NULL, *depbin = NULL;
+	_cleanup_free_ char *release = NULL, *moddir = NULL, *depbin = NULL, *modrel = NULL;
 	char *conf[ELEMENTSOF(conf_dirs) + 1] = { 0 };
 	struct gpv_kmod_info info = { 0 };
 	struct kmod_ctx *ctx = NULL;
@@ -120,10 +120,10 @@ int gpv_kmod_lookup(struct gpv_root *root, const char *name, struct gpv_kmod_inf
 		gpv_debug("no module index %s: %s", depbin, strerror(-r));
 		return -ENOENT;
 	}
-	r = gpv_asprintf(&depbin, "/lib/modules/%s", release);
+	r = gpv_asprintf(&modrel, "/lib/modules/%s", release);
 	if (r < 0)
 		return r;
-	r = gpv_root_host_path(root, depbin, &moddir);
+	r = gpv_root_host_path(root, modrel, &moddir);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < ELEMENTSOF(conf_dirs); i++)

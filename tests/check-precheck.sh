@@ -1,5 +1,5 @@
 #!/bin/sh
-# Holds gpupv to each fixture's EXPECTED.json (tests/check-precheck, shared with the fixtures),
+# Holds gpupv to each fixture's EXPECTED.json (tests/check-precheck.py, shared with the fixtures),
 # and to the shared real-machine fixtures when they sit beside the source tree.
 set -u
 : "${GPUPV:?GPUPV must name the gpupv binary}"
@@ -14,4 +14,4 @@ for fx in "$top_srcdir"/../shared/fixtures/real/*/; do
 	[ -f "$fx/EXPECTED.json" ] && set -- "$@" "$fx"
 done
 [ $# -gt 0 ] || { echo "no fixture has an EXPECTED.json"; exit 99; }
-"$py" "$top_srcdir/tests/check-precheck" "$GPUPV" "$@"
+"$py" "$top_srcdir/tests/check-precheck.py" "$GPUPV" "$@"

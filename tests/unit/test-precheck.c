@@ -386,10 +386,12 @@ TEST(no_virtualization_and_no_kvm)
 	char *t = tree_new();
 	struct gpv_precheck *p;
 	const struct gpv_check *c;
+	char kvm[4096];
 
 	tree_host(t, "quiet");
 	tree_file(t, "proc/cpuinfo", "processor : 0\nvendor_id : AuthenticAMD\nflags : fpu\n");
-	unlink(strcat(strcpy(malloc(strlen(t) + 16), t), "/dev/kvm"));
+	snprintf(kvm, sizeof(kvm), "%s/dev/kvm", t);
+	check(unlink(kvm) == 0);
 	tree_dev(t, "0000:01:00.0", 0x10de, 0x2204, 0x030000, 1, NULL, 0);
 	p = run(t);
 	c = gpv_precheck_check(p, "cpu.virt");

@@ -11,7 +11,7 @@
 
 static inline void tree_mkdirs(const char *root, const char *rel)
 {
-	char path[4096];
+	char path[8192];
 
 	snprintf(path, sizeof(path), "%s/%s", root, rel);
 	for (char *p = path + strlen(root) + 1; (p = strchr(p, '/')); p++) {
@@ -24,7 +24,7 @@ static inline void tree_mkdirs(const char *root, const char *rel)
 
 static inline void tree_parent(const char *root, const char *rel)
 {
-	char dir[4096];
+	char dir[8192];
 	char *slash;
 
 	snprintf(dir, sizeof(dir), "%s", rel);
@@ -37,7 +37,7 @@ static inline void tree_parent(const char *root, const char *rel)
 
 static inline void tree_file(const char *root, const char *rel, const char *fmt, ...)
 {
-	char path[4096];
+	char path[8192];
 	va_list ap;
 	FILE *f;
 
@@ -53,7 +53,7 @@ static inline void tree_file(const char *root, const char *rel, const char *fmt,
 
 static inline void tree_link(const char *root, const char *rel, const char *target)
 {
-	char path[4096];
+	char path[8192];
 
 	tree_parent(root, rel);
 	snprintf(path, sizeof(path), "%s/%s", root, rel);
