@@ -14,7 +14,68 @@
 struct gpv_root {
 	char *dir;
 	int fd;
+	/* Canonical paths already seen to be real directories: the walk need not stat them
+	 * again. Open addressing, FNV-1a, grown at half load. */
+	char **dirs;
+	size_t n_dirs, cap_dirs;
 };
+
+static uint64_t hash_path(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return h;
+}
+
+static bool known_dir(const struct gpv_root *root, const char *path, size_t n)
+{
+	if (!root->cap_dirs)
+		return false;
+	for (size_t i = hash_path(path, n) & (root->cap_dirs - 1);; i = (i + 1) & (root->cap_dirs - 1)) {
+		const char *d = root->dirs[i];
+
+		if (!d)
+			return false;
+		if (strlen(d) == n && memcmp(d, path, n) == 0)
+			return true;
+	}
+}
+
+/* Remembering is an optimisation: running out of memory just means stat'ing again. */
+static void remember_dir(struct gpv_root *root, const char *path, size_t n)
+{
+	size_t i;
+
+	if (known_dir(root, path, n))
+		return;
+	if ((root->n_dirs + 1) * 2 > root->cap_dirs) {
+		size_t cap = root->cap_dirs ? root->cap_dirs * 2 : 1024;
+		char **nd = calloc(cap, sizeof(char *));
+
+		if (!nd)
+			return;
+		for (size_t j = 0; j < root->cap_dirs; j++) {
+			char *d = root->dirs[j];
+
+			if (!d)
+				continue;
+			for (i = hash_path(d, strlen(d)) & (cap - 1); nd[i]; i = (i + 1) & (cap - 1))
+				;
+			nd[i] = d;
+		}
+		free(root->dirs);
+		root->dirs = nd;
+		root->cap_dirs = cap;
+	}
+	for (i = hash_path(path, n) & (root->cap_dirs - 1); root->dirs[i];
+	     i = (i + 1) & (root->cap_dirs - 1))
+		;
+	root->dirs[i] = strndup(path, n);
+	if (root->dirs[i])
+		root->n_dirs++;
+}
 
 int gpv_root_new(const char *dir, struct gpv_root **ret)
 {
@@ -49,6 +110,9 @@ struct gpv_root *gpv_root_free(struct gpv_root *root)
 		return NULL;
 	if (root->fd >= 0)
 		close(root->fd);
+	for (size_t i = 0; i < root->cap_dirs; i++)
+		free(root->dirs[i]);
+	free(root->dirs);
 	free(root->dir);
 	free(root);
 	return NULL;
@@ -169,6 +233,10 @@ int gpv_root_resolve(struct gpv_root *root, const char *path, char **ret)
 			canon[clen++] = '/';
 		memcpy(canon + clen, comp, n + 1);
 
+		if (known_dir(root, canon, clen + n)) {
+			clen += n;
+			continue;
+		}
 		if (fstatat(root->fd, canon + 1, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			return -errno;
 		r = link_target(root->fd, canon + 1, &st, &target);
@@ -176,6 +244,8 @@ int gpv_root_resolve(struct gpv_root *root, const char *path, char **ret)
 			return r;
 		if (r == 0) {
 			clen += n;
+			if (S_ISDIR(st.st_mode))
+				remember_dir(root, canon, clen);
 			/* Only a directory can have components below it. */
 			if (!S_ISDIR(st.st_mode) && work[strspn(work, "/")] != '\0')
 				return -ENOTDIR;
@@ -218,7 +288,9 @@ int gpv_root_open(struct gpv_root *root, const char *path, int flags)
 	return fd < 0 ? -errno : fd;
 }
 
-static int read_fd(int fd, size_t max, char **ret, size_t *ret_len)
+/* A short read means the end of the file for sysfs attributes, which the kernel hands over in
+ * one piece, and for files on disk; not for /proc, which comes a page at a time. */
+static int read_fd(int fd, size_t max, bool short_is_eof, char **ret, size_t *ret_len)
 {
 	size_t cap = 4096, len = 0;
 	char *buf = malloc(cap + 1);
@@ -255,6 +327,8 @@ static int read_fd(int fd, size_t max, char **ret, size_t *ret_len)
 		if (n == 0)
 			break;
 		len += (size_t)n;
+		if (short_is_eof && len < cap)
+			break;
 	}
 	if (len > max) {
 		free(buf);
@@ -274,7 +348,7 @@ int gpv_root_read(struct gpv_root *root, const char *path, size_t max, char **re
 
 	if (fd < 0)
 		return fd;
-	return read_fd(fd, max, ret, ret_len);
+	return read_fd(fd, max, false, ret, ret_len);
 }
 
 int gpv_read_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len)
@@ -283,7 +357,7 @@ int gpv_read_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret
 
 	if (fd < 0)
 		return -errno;
-	return read_fd(fd, max, ret, ret_len);
+	return read_fd(fd, max, true, ret, ret_len);
 }
 
 int gpv_read_attr_at(int dirfd, const char *name, char **ret)

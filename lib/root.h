@@ -40,7 +40,8 @@ int gpv_root_open(struct gpv_root *root, const char *path, int flags);
 /* Reads a whole file of at most max bytes into a NUL-terminated buffer the caller frees. */
 int gpv_root_read(struct gpv_root *root, const char *path, size_t max, char **ret,
 		  size_t *ret_len);
-/* The same, relative to an open directory (a device's directory); name is never followed. */
+/* The same for a sysfs attribute (or a file on disk), relative to an open directory; name is
+ * never followed. A short read ends it, as sysfs hands an attribute over in one piece. */
 int gpv_read_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len);
 /* A small attribute: whole file, trailing whitespace stripped. */
 int gpv_read_attr_at(int dirfd, const char *name, char **ret);
