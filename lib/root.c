@@ -377,9 +377,20 @@ int gpv_read_attr_at(int dirfd, const char *name, char **ret)
 
 int gpv_readlink_at(int dirfd, const char *name, char **ret)
 {
+	char buf[PATH_MAX];
 	struct stat st;
+	ssize_t n;
 	int r;
 
+	/* Most links are real: try that first, and stat only what is not one. */
+	n = readlinkat(dirfd, name, buf, sizeof(buf) - 1);
+	if (n >= 0) {
+		buf[n] = '\0';
+		*ret = strdup(buf);
+		return *ret ? 0 : -ENOMEM;
+	}
+	if (errno != EINVAL)
+		return -errno;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	r = link_target(dirfd, name, &st, ret);

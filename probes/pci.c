@@ -242,6 +242,11 @@ static int read_device(struct gpv_root *root, const char *name, struct gpv_pci_d
 		return r;
 	}
 
+	/* The rest only matters for display controllers: GPUs, and the VFs that belong to
+	 * them. Other functions are group members, known by class, header and driver. */
+	if (!gpv_pci_is_display(d))
+		return 0;
+
 	if (read_int_attr(fd, "boot_vga", &bv) == 0)
 		d->boot_vga = bv != 0;
 
@@ -342,6 +347,7 @@ const struct gpv_iommu_group *gpv_pci_group(const struct gpv_pci *pci, int id)
 	return bsearch(&key, pci->groups, pci->n_groups, sizeof(key), cmp_group);
 }
 
+/* The groups the kernel made: /sys/kernel/iommu_groups/N. Members come later. */
 static int scan_groups(struct gpv_root *root, struct gpv_pci *pci)
 {
 	char **names = NULL;
@@ -358,33 +364,91 @@ static int scan_groups(struct gpv_root *root, struct gpv_pci *pci)
 		gpv_names_free(names);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < n && r >= 0; i++) {
-		struct gpv_iommu_group *g = &pci->groups[pci->n_groups];
-		char path[512], **members = NULL;
+	for (size_t i = 0; i < n; i++) {
 		uint64_t id;
 
 		if (gpv_parse_uint(names[i], INT32_MAX, &id) < 0) {
 			gpv_debug("iommu_groups: ignoring '%s'", names[i]);
 			continue;
 		}
-		g->id = (int)id;
-		pci->n_groups++;
-		snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%s/devices", names[i]);
-		r = gpv_root_list(root, path, &members, NULL);
-		if (r < 0) {
-			gpv_debug("%s: %s", path, strerror(-r));
-			r = 0;
-			continue;
-		}
-		for (char **m = members; *m && r >= 0; m++)
-			if (gpv_pci_addr_valid(*m))
-				r = gpv_strv_push(&g->members, *m);
-		gpv_names_free(members);
+		pci->groups[pci->n_groups++].id = (int)id;
 	}
 	gpv_names_free(names);
-	if (r < 0)
-		return r;
 	qsort(pci->groups, pci->n_groups, sizeof(*pci->groups), cmp_group);
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The kernel's own list of a group: /sys/kernel/iommu_groups/N/devices. It is read for the
+ * groups a GPU's verdict depends on, to catch members whose iommu_group link is missing; a
+ * device listed there takes the group if it had none.
+ */
+static int read_group_listing(struct gpv_root *root, struct gpv_pci *pci, struct gpv_iommu_group *g)
+{
+	char path[128], **members = NULL;
+	bool added = false;
+	int r;
+
+	snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%d/devices", g->id);
+	r = gpv_root_list(root, path, &members, NULL);
+	if (r < 0) {
+		gpv_debug("%s: %s", path, strerror(-r));
+		return 0;
+	}
+	for (char **m = members; *m && r >= 0; m++) {
+		struct gpv_pci_dev *d;
+
+		if (!gpv_pci_addr_valid(*m) || gpv_strv_contains(&g->members, *m))
+			continue;
+		r = gpv_strv_push(&g->members, *m);
+		added = true;
+		d = (struct gpv_pci_dev *)gpv_pci_find(pci, *m);
+		if (d && d->iommu_group < 0)
+			d->iommu_group = g->id;
+	}
+	gpv_names_free(members);
+	if (added)
+		qsort(g->members.v, g->members.n, sizeof(char *), cmp_str);
+	return r < 0 ? r : 0;
+}
+
+static int group_members(struct gpv_root *root, struct gpv_pci *pci)
+{
+	bool all = false;
+	int r;
+
+	/* Every device names its group through its iommu_group link. */
+	for (size_t i = 0; i < pci->n; i++) {
+		struct gpv_iommu_group *g;
+
+		if (pci->devs[i].iommu_group < 0)
+			continue;
+		g = (struct gpv_iommu_group *)gpv_pci_group(pci, pci->devs[i].iommu_group);
+		if (g && (r = gpv_strv_push(&g->members, pci->devs[i].addr)) < 0)
+			return r;
+	}
+	/* The groups of display devices and of their slot mates, from the kernel's listing. A
+	 * display device with no group link means the listing must be read for every group. */
+	for (size_t i = 0; i < pci->n && !all; i++)
+		all = gpv_pci_is_display(&pci->devs[i]) && pci->devs[i].iommu_group < 0;
+	for (size_t g = 0; g < pci->n_groups; g++) {
+		bool wanted = all;
+
+		for (size_t m = 0; m < pci->groups[g].members.n && !wanted; m++) {
+			const struct gpv_pci_dev *d = gpv_pci_find(pci, pci->groups[g].members.v[m]);
+
+			for (size_t j = 0; d && j < pci->n && !wanted; j++)
+				wanted = gpv_pci_is_display(&pci->devs[j]) &&
+					 strncmp(pci->devs[j].addr, d->addr, 10) == 0;
+		}
+		if (wanted && (r = read_group_listing(root, pci, &pci->groups[g])) < 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -427,15 +491,9 @@ int gpv_pci_scan(struct gpv_root *root, struct gpv_pci **ret)
 	r = scan_groups(root, pci);
 	if (r < 0)
 		goto fail;
-	/* A device whose own link is missing still belongs to the group that lists it. */
-	for (size_t g = 0; g < pci->n_groups; g++)
-		for (size_t m = 0; m < pci->groups[g].members.n; m++) {
-			struct gpv_pci_dev *d = (struct gpv_pci_dev *)gpv_pci_find(
-				pci, pci->groups[g].members.v[m]);
-
-			if (d && d->iommu_group < 0)
-				d->iommu_group = pci->groups[g].id;
-		}
+	r = group_members(root, pci);
+	if (r < 0)
+		goto fail;
 	/* A PF offers NVIDIA's SR-IOV vGPU when its VFs list creatable types. */
 	for (size_t i = 0; i < pci->n; i++) {
 		struct gpv_pci_dev *pf;
