@@ -47,17 +47,17 @@ static int open_root(const struct gpv_opts *o, struct gpv_root **ret)
 	if (r < 0) {
 		error("cannot open the root '%s': %s; give --root a folder recorded with "
 		      "tests/capture-sysfs",
-		      o->root ? o->root : "/", strerror(-r));
+			o->root ? o->root : "/", strerror(-r));
 		return r;
 	}
 	if (gpv_root_exists(root, "/sys") < 0 && gpv_root_exists(root, "/proc") < 0) {
 		if (gpv_root_exists(root, "/root/sys") == 0)
 			error("'%s' holds no sys/ but root/sys: did you mean --root %s/root?",
-			      gpv_root_dir(root), gpv_root_dir(root));
+				gpv_root_dir(root), gpv_root_dir(root));
 		else
 			error("'%s' holds neither sys/ nor proc/: it is not a recorded machine; "
 			      "give --root the folder that contains them",
-			      gpv_root_dir(root));
+				gpv_root_dir(root));
 		gpv_root_free(root);
 		return -ENOENT;
 	}
@@ -131,44 +131,38 @@ static int cmd_list(const struct gpv_opts *o, int argc, char **argv)
 static int cmd_help(const struct gpv_opts *o, int argc, char **argv);
 
 static const struct command commands[] = {
-	{ "precheck", cmd_precheck, "check whether this host can pass a GPU to a VM, and how to fix it" },
-	{ "list", cmd_list, "list the GPUs with their IOMMU group and partitioning modes" },
-	{ "help", cmd_help, "show this help, or a command's help" },
+	{"precheck", cmd_precheck,
+		"check whether this host can pass a GPU to a VM, and how to fix it"},
+	{"list", cmd_list, "list the GPUs with their IOMMU group and partitioning modes"},
+	{"help", cmd_help, "show this help, or a command's help"},
 };
 
 static const char *const command_help[] = {
-	"Usage: gpupv precheck [--root DIR] [--json] [--no-color] [-v]\n"
-	"\n"
-	"Checks, before anything is installed, whether this host can hand a GPU to a VM:\n"
-	"CPU virtualization, /dev/kvm, the IOMMU (firmware, kernel, command line, ACS\n"
-	"override), vfio-pci, and for every GPU its IOMMU group, what must move with it,\n"
-	"reset support and partitioning (SR-IOV, mediated devices). Each problem comes\n"
-	"with its fix.\n"
-	"\n"
-	"Exit status: 0 ready, 3 needs action, 4 blocked, 1 error, 2 usage.\n",
-	"Usage: gpupv list [--root DIR] [--json] [--no-color] [-v]\n"
-	"\n"
-	"Lists the GPUs: index, address, driver, IOMMU group, whether the group is\n"
-	"isolated, partitioning modes and name.\n",
+	"Usage: gpupv precheck [--root DIR] [--json] [--no-color] [-v]\n\nChecks, before anything "
+	"is installed, whether this host can hand a GPU to a VM:\nCPU virtualization, /dev/kvm, "
+	"the IOMMU (firmware, kernel, command line, ACS\noverride), vfio-pci, and for every GPU "
+	"its IOMMU group, what must move with it,\nreset support and partitioning (SR-IOV, "
+	"mediated devices). Each problem comes\nwith its fix.\n\nExit status: 0 ready, 3 needs "
+	"action, 4 blocked, 1 error, 2 usage.\n",
+	"Usage: gpupv list [--root DIR] [--json] [--no-color] [-v]\n\nLists the GPUs: index, "
+	"address, driver, IOMMU group, whether the group is\nisolated, partitioning modes and "
+	"name.\n",
 	"Usage: gpupv help [COMMAND]\n",
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: gpupv [OPTIONS] COMMAND [ARGS]\n\n"
-		   "Give virtual machines on a Linux/KVM host a whole GPU or a share of one.\n\n"
-		   "Commands:\n");
+	fprintf(f, "Usage: gpupv [OPTIONS] COMMAND [ARGS]\n\nGive virtual machines on a Linux/KVM "
+		   "host a whole GPU or a share of one.\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\nOptions (before or after the command):\n"
-		   "  -r, --root DIR   read the machine recorded in DIR instead of this one\n"
-		   "                   (also GPUPV_ROOT)\n"
-		   "  -j, --json       print one JSON object instead of text\n"
-		   "      --no-color   never colour the output (also NO_COLOR)\n"
-		   "  -v, --verbose    log each decision to standard error\n"
-		   "  -h, --help       show this help ('gpupv COMMAND --help' for a command)\n"
-		   "  -V, --version    show the version\n"
-		   "\nSee gpupv(1) and gpupv-precheck(1).\n");
+	fprintf(f, "\nOptions (before or after the command):\n  -r, --root DIR   read the machine "
+		   "recorded in DIR instead of this one\n                   (also GPUPV_ROOT)\n  "
+		   "-j, --json       print one JSON object instead of text\n      --no-color   "
+		   "never colour the output (also NO_COLOR)\n  -v, --verbose    log each "
+		   "decision to standard error\n  -h, --help       show this help ('gpupv "
+		   "COMMAND --help' for a command)\n  -V, --version    show the version\n\nSee "
+		   "gpupv(1) and gpupv-precheck(1).\n");
 }
 
 static const struct command *find_command(const char *name)
@@ -204,15 +198,15 @@ static int cmd_help(const struct gpv_opts *o, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "root", required_argument, NULL, 'r' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "no-color", no_argument, NULL, 'C' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		{"root", required_argument, NULL, 'r'},
+		{"json", no_argument, NULL, 'j'},
+		{"no-color", no_argument, NULL, 'C'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{},
 	};
-	struct gpv_opts o = { .root = getenv("GPUPV_ROOT") };
+	struct gpv_opts o = {.root = getenv("GPUPV_ROOT")};
 	const struct command *cmd = NULL;
 	bool help = false, no_color = false;
 	int c;
@@ -263,8 +257,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return GPV_EXIT_USAGE;
 	}
-	o.color = !no_color && !(getenv("NO_COLOR") && *getenv("NO_COLOR")) && isatty(STDOUT_FILENO) &&
-		  !(getenv("TERM") && strcmp(getenv("TERM"), "dumb") == 0);
+	o.color = !no_color && !(getenv("NO_COLOR") && *getenv("NO_COLOR")) &&
+		  isatty(STDOUT_FILENO) && !(getenv("TERM") && strcmp(getenv("TERM"), "dumb") == 0);
 	gpv_log_set(log_stderr, NULL, o.verbose ? GPV_LOG_DEBUG : GPV_LOG_WARNING);
 	return cmd->fn(&o, argc - optind, argv + optind);
 }

@@ -67,9 +67,10 @@ static json_object *host_json(const struct gpv_precheck *p)
 	add(cl, "vfio_pci_ids", jstrv(&h->cmdline.vfio_pci_ids));
 	add(io, "cmdline", cl);
 	add(o, "iommu", io);
-	add(o, "bootloader", jstr(h->bootloader == GPV_BOOT_GRUB		? "grub"
-				  : h->bootloader == GPV_BOOT_SYSTEMD_BOOT ? "systemd-boot"
-									   : NULL));
+	add(o, "bootloader",
+		jstr(h->bootloader == GPV_BOOT_GRUB		 ? "grub"
+			: h->bootloader == GPV_BOOT_SYSTEMD_BOOT ? "systemd-boot"
+								 : NULL));
 	return o;
 }
 
@@ -83,7 +84,7 @@ static json_object *mdev_json(const struct gpv_mdev_type *t)
 	add(o, "available_instances", json_object_new_int64(t->available_instances));
 	add(o, "device_api", jstr(t->device_api));
 	add(o, "framebuffer_mib",
-	    t->framebuffer_mib >= 0 ? json_object_new_int64(t->framebuffer_mib) : NULL);
+		t->framebuffer_mib >= 0 ? json_object_new_int64(t->framebuffer_mib) : NULL);
 	add(o, "share_percent", t->share_percent >= 0 ? jpercent(t->share_percent) : NULL);
 	return o;
 }
@@ -123,8 +124,10 @@ static json_object *gpu_json(const struct gpv_gpu *g)
 	add(o, "isolated", json_object_new_boolean(g->isolated));
 	add(o, "reset_methods", jstrv(&d->reset_methods));
 	add(part, "modes", jstrv(&g->modes));
-	add(part, "sriov_total_vfs", json_object_new_int(d->sriov_total_vfs > 0 ? d->sriov_total_vfs : 0));
-	add(part, "sriov_num_vfs", json_object_new_int(d->sriov_num_vfs > 0 ? d->sriov_num_vfs : 0));
+	add(part, "sriov_total_vfs",
+		json_object_new_int(d->sriov_total_vfs > 0 ? d->sriov_total_vfs : 0));
+	add(part, "sriov_num_vfs",
+		json_object_new_int(d->sriov_num_vfs > 0 ? d->sriov_num_vfs : 0));
 	add(part, "vfs", jstrv(&d->vfs));
 	for (size_t i = 0; i < d->n_mdev_types; i++)
 		json_object_array_add(types, mdev_json(&d->mdev_types[i]));
@@ -150,8 +153,8 @@ static json_object *gpu_json(const struct gpv_gpu *g)
 
 static int emit(FILE *f, json_object *o)
 {
-	const char *s = json_object_to_json_string_ext(
-		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *s = json_object_to_json_string_ext(o,
+		JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
 	int r = s && fprintf(f, "%s\n", s) > 0 ? 0 : -EIO;
 
 	json_object_put(o);
@@ -222,7 +225,7 @@ int gpv_print_list_json(FILE *f, const struct gpv_precheck *p)
 		add(go, "name", jstr(g->name));
 		add(go, "driver", jstr(g->dev->driver));
 		add(go, "iommu_group",
-		    g->dev->iommu_group >= 0 ? json_object_new_int(g->dev->iommu_group) : NULL);
+			g->dev->iommu_group >= 0 ? json_object_new_int(g->dev->iommu_group) : NULL);
 		add(go, "isolated", json_object_new_boolean(g->isolated));
 		add(go, "bmc", json_object_new_boolean(g->bmc));
 		add(go, "modes", jstrv(&g->modes));

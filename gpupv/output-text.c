@@ -22,7 +22,10 @@ static const char *status_color(enum gpv_status s)
 
 static const char *verdict_color(enum gpv_verdict v)
 {
-	return v == GPV_READY ? GREEN : v == GPV_NEEDS_ACTION ? YELLOW : v == GPV_BLOCKED ? RED : DIM;
+	return v == GPV_READY	       ? GREEN
+	       : v == GPV_NEEDS_ACTION ? YELLOW
+	       : v == GPV_BLOCKED      ? RED
+				       : DIM;
 }
 
 static const char *severity_color(enum gpv_severity s)
@@ -50,7 +53,10 @@ static void print_gpu(FILE *f, const struct gpv_gpu *g, bool color)
 		g->bmc ? " (display of the server's management controller)" : "");
 	fprintf(f, "  class         %04x\n", gpv_pci_class16(d));
 	fprintf(f, "  driver        %s\n", d->driver ? d->driver : "(none)");
-	fprintf(f, "  boot display  %s\n", d->boot_vga < 0 ? "unknown" : d->boot_vga ? "yes" : "no");
+	fprintf(f, "  boot display  %s\n",
+		d->boot_vga < 0 ? "unknown"
+		: d->boot_vga	? "yes"
+				: "no");
 	if (d->iommu_group >= 0)
 		fprintf(f, "  IOMMU group   %d (%s)\n", d->iommu_group,
 			g->isolated ? "isolated" : "shared with the host");
@@ -77,7 +83,8 @@ static void print_gpu(FILE *f, const struct gpv_gpu *g, bool color)
 		fputc('\n', f);
 	}
 	for (size_t i = 0; i < d->vgpu_types.n; i++)
-		fprintf(f, "  vGPU type     %s (NVIDIA SR-IOV vGPU, creatable now)\n", d->vgpu_types.v[i]);
+		fprintf(f, "  vGPU type     %s (NVIDIA SR-IOV vGPU, creatable now)\n",
+			d->vgpu_types.v[i]);
 	if (g->n_members) {
 		fprintf(f, "  group members\n");
 		for (size_t i = 0; i < g->n_members; i++) {
@@ -123,7 +130,8 @@ void gpv_print_precheck_text(FILE *f, const struct gpv_precheck *p, bool color)
 		if (!d->notes.n)
 			continue;
 		if (first)
-			fprintf(f, "\n%sUnreadable devices%s\n", col(color, BOLD), col(color, RESET));
+			fprintf(f, "\n%sUnreadable devices%s\n", col(color, BOLD),
+				col(color, RESET));
 		first = 0;
 		for (size_t j = 0; j < d->notes.n; j++)
 			fprintf(f, "  %s  %s\n", d->addr, d->notes.v[j]);
@@ -150,10 +158,12 @@ void gpv_print_list_text(FILE *f, const struct gpv_precheck *p, bool color)
 			strcpy(group, "-");
 		for (size_t m = 0; m < g->modes.n; m++)
 			snprintf(modes + strlen(modes), sizeof(modes) - strlen(modes), "%s%s",
-				 m ? "," : "", g->modes.v[m]);
+				m ? "," : "", g->modes.v[m]);
 		fprintf(f, "%-5zu %-12s  %-14s %-5s %-8s %-26s %s%s\n", i, g->dev->addr,
 			g->dev->driver ? g->dev->driver : "-", group,
-			g->dev->iommu_group < 0 ? "-" : g->isolated ? "yes" : "no",
+			g->dev->iommu_group < 0 ? "-"
+			: g->isolated		? "yes"
+						: "no",
 			*modes ? modes : "-", g->name ? g->name : "(unknown)",
 			g->bmc ? " [BMC]" : "");
 	}

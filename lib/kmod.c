@@ -10,7 +10,10 @@
 
 /* Where modprobe reads its configuration, highest priority first (modprobe.d(5)). */
 static const char *const conf_dirs[] = {
-	"/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d", "/lib/modprobe.d",
+	"/etc/modprobe.d",
+	"/run/modprobe.d",
+	"/usr/local/lib/modprobe.d",
+	"/lib/modprobe.d",
 	"/usr/lib/modprobe.d",
 };
 
@@ -19,11 +22,11 @@ void gpv_kmod_info_clear(struct gpv_kmod_info *info)
 	free(info->blacklist_file);
 	free(info->path);
 	free(info->kernel);
-	*info = (struct gpv_kmod_info){ 0 };
+	*info = (struct gpv_kmod_info){0};
 }
 
 static void kmod_log_fn(void *data, int prio, const char *file, int line, const char *fn,
-			const char *format, va_list args)
+	const char *format, va_list args)
 {
 	char buf[512];
 
@@ -67,7 +70,8 @@ static char *find_blacklist_file(struct gpv_root *root, const char *modname)
 		for (char **n = names; *n; n++) {
 			_cleanup_free_ char *path = NULL, *text = NULL;
 
-			if (!strstr(*n, ".conf") || gpv_asprintf(&path, "%s/%s", conf_dirs[i], *n) < 0)
+			if (!strstr(*n, ".conf") ||
+				gpv_asprintf(&path, "%s/%s", conf_dirs[i], *n) < 0)
 				continue;
 			if (gpv_root_read(root, path, 1024 * 1024, &text, NULL) < 0)
 				continue;
@@ -75,7 +79,7 @@ static char *find_blacklist_file(struct gpv_root *root, const char *modname)
 				char word[32], mod[256];
 
 				if (sscanf(line, " %31s %255s", word, mod) != 2 ||
-				    !streq(word, "blacklist"))
+					!streq(word, "blacklist"))
 					continue;
 				normalize(mod);
 				if (streq(mod, modname)) {
@@ -94,8 +98,8 @@ static char *find_blacklist_file(struct gpv_root *root, const char *modname)
 int gpv_kmod_lookup(struct gpv_root *root, const char *name, struct gpv_kmod_info *ret)
 {
 	_cleanup_free_ char *release = NULL, *moddir = NULL, *depbin = NULL, *modrel = NULL;
-	char *conf[ELEMENTSOF(conf_dirs) + 1] = { 0 };
-	struct gpv_kmod_info info = { 0 };
+	char *conf[ELEMENTSOF(conf_dirs) + 1] = {0};
+	struct gpv_kmod_info info = {0};
 	struct kmod_ctx *ctx = NULL;
 	struct kmod_list *list = NULL, *filtered = NULL, *it;
 	char modname[256];
@@ -145,7 +149,8 @@ int gpv_kmod_lookup(struct gpv_root *root, const char *name, struct gpv_kmod_inf
 		goto out;
 	info.kernel = strdup(release);
 	info.loaded = is_loaded(root, modname);
-	kmod_list_foreach(it, list) {
+	kmod_list_foreach(it, list)
+	{
 		struct kmod_module *mod = kmod_module_get_module(it);
 		const char *path = kmod_module_get_path(mod);
 
@@ -169,7 +174,7 @@ int gpv_kmod_lookup(struct gpv_root *root, const char *name, struct gpv_kmod_inf
 			info.blacklist_file = find_blacklist_file(root, modname);
 	}
 	*ret = info;
-	info = (struct gpv_kmod_info){ 0 };
+	info = (struct gpv_kmod_info){0};
 	r = 0;
 out:
 	gpv_kmod_info_clear(&info);

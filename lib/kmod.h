@@ -14,11 +14,11 @@ enum gpv_kmod_state {
 
 struct gpv_kmod_info {
 	enum gpv_kmod_state state;
-	bool loaded;        /* listed in /proc/modules */
-	bool blacklisted;   /* a "blacklist NAME" line applies */
+	bool loaded;	      /* listed in /proc/modules */
+	bool blacklisted;     /* a "blacklist NAME" line applies */
 	char *blacklist_file; /* the modprobe.d file that says so, inside the root; may be NULL */
-	char *path;         /* the module file, relative to the module directory */
-	char *kernel;       /* the release whose index was read */
+	char *path;	      /* the module file, relative to the module directory */
+	char *kernel;	      /* the release whose index was read */
 };
 
 /*

@@ -76,8 +76,8 @@ int gpv_pci_device_name(struct gpv_pci_names *n, uint16_t vendor, uint16_t devic
 	v = pci_lookup_name(n->acc, vbuf, sizeof(vbuf), PCI_LOOKUP_VENDOR | LOOKUP_FLAGS, vendor);
 	if (!v)
 		return -ENOENT;
-	d = pci_lookup_name(n->acc, dbuf, sizeof(dbuf), PCI_LOOKUP_DEVICE | LOOKUP_FLAGS, vendor,
-			    device);
+	d = pci_lookup_name(
+		n->acc, dbuf, sizeof(dbuf), PCI_LOOKUP_DEVICE | LOOKUP_FLAGS, vendor, device);
 	if (!d)
 		return gpv_asprintf(ret, "%s Device %04x", v, device);
 	return gpv_asprintf(ret, "%s %s", v, d);
@@ -86,8 +86,8 @@ int gpv_pci_device_name(struct gpv_pci_names *n, uint16_t vendor, uint16_t devic
 int gpv_pci_class_name(struct gpv_pci_names *n, uint16_t cls, char **ret)
 {
 	char buf[256];
-	const char *c = pci_lookup_name(n->acc, buf, sizeof(buf), PCI_LOOKUP_CLASS | LOOKUP_FLAGS,
-					cls);
+	const char *c =
+		pci_lookup_name(n->acc, buf, sizeof(buf), PCI_LOOKUP_CLASS | LOOKUP_FLAGS, cls);
 
 	if (!c)
 		return -ENOENT;
@@ -123,7 +123,7 @@ int gpv_pci_config_reset_methods(const uint8_t *cfg, size_t len, gpv_strv *out)
 	if (!(rd16(cfg, PCI_STATUS) & PCI_STATUS_CAP_LIST))
 		return 0;
 	pos = cfg[(cfg[PCI_HEADER_TYPE] & 0x7f) == PCI_HEADER_TYPE_CARDBUS ? PCI_CB_CAPABILITY_LIST
-									     : PCI_CAPABILITY_LIST];
+									   : PCI_CAPABILITY_LIST];
 	/* 48 capabilities fit in the 192 bytes after the header: more means a loop. */
 	while (pos >= 0x40 && pos + 2 <= len && visited++ < 48) {
 		uint8_t id = cfg[pos];

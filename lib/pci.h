@@ -19,8 +19,7 @@ int gpv_pci_names_new(struct gpv_root *root, const char *ids_path, struct gpv_pc
 struct gpv_pci_names *gpv_pci_names_free(struct gpv_pci_names *names);
 
 /* "Vendor Device" from pci.ids; -ENOENT when the vendor is unknown. Caller frees *ret. */
-int gpv_pci_device_name(struct gpv_pci_names *names, uint16_t vendor, uint16_t device,
-			char **ret);
+int gpv_pci_device_name(struct gpv_pci_names *names, uint16_t vendor, uint16_t device, char **ret);
 /* Class name ("VGA compatible controller") for a 16-bit base+sub class. Caller frees *ret. */
 int gpv_pci_class_name(struct gpv_pci_names *names, uint16_t cls, char **ret);
 

@@ -33,7 +33,8 @@ static bool known_dir(const struct gpv_root *root, const char *path, size_t n)
 {
 	if (!root->cap_dirs)
 		return false;
-	for (size_t i = hash_path(path, n) & (root->cap_dirs - 1);; i = (i + 1) & (root->cap_dirs - 1)) {
+	for (size_t i = hash_path(path, n) & (root->cap_dirs - 1);;
+		i = (i + 1) & (root->cap_dirs - 1)) {
 		const char *d = root->dirs[i];
 
 		if (!d)
@@ -61,7 +62,8 @@ static void remember_dir(struct gpv_root *root, const char *path, size_t n)
 
 			if (!d)
 				continue;
-			for (i = hash_path(d, strlen(d)) & (cap - 1); nd[i]; i = (i + 1) & (cap - 1))
+			for (i = hash_path(d, strlen(d)) & (cap - 1); nd[i];
+				i = (i + 1) & (cap - 1))
 				;
 			nd[i] = d;
 		}
@@ -70,7 +72,7 @@ static void remember_dir(struct gpv_root *root, const char *path, size_t n)
 		root->cap_dirs = cap;
 	}
 	for (i = hash_path(path, n) & (root->cap_dirs - 1); root->dirs[i];
-	     i = (i + 1) & (root->cap_dirs - 1))
+		i = (i + 1) & (root->cap_dirs - 1))
 		;
 	root->dirs[i] = strndup(path, n);
 	if (root->dirs[i])
@@ -283,8 +285,7 @@ int gpv_root_open(struct gpv_root *root, const char *path, int flags)
 	r = gpv_root_resolve(root, path, &canon);
 	if (r < 0)
 		return r;
-	fd = openat(root->fd, streq(canon, "/") ? "." : canon + 1,
-		    flags | O_CLOEXEC | O_NOFOLLOW);
+	fd = openat(root->fd, streq(canon, "/") ? "." : canon + 1, flags | O_CLOEXEC | O_NOFOLLOW);
 	return fd < 0 ? -errno : fd;
 }
 
@@ -341,8 +342,7 @@ static int read_fd(int fd, size_t max, bool short_is_eof, char **ret, size_t *re
 	return 0;
 }
 
-int gpv_root_read(struct gpv_root *root, const char *path, size_t max, char **ret,
-		  size_t *ret_len)
+int gpv_root_read(struct gpv_root *root, const char *path, size_t max, char **ret, size_t *ret_len)
 {
 	_cleanup_close_ int fd = gpv_root_open(root, path, O_RDONLY | O_NONBLOCK);
 
@@ -353,7 +353,8 @@ int gpv_root_read(struct gpv_root *root, const char *path, size_t max, char **re
 
 int gpv_read_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len)
 {
-	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	_cleanup_close_ int fd =
+		openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 
 	if (fd < 0)
 		return -errno;
@@ -439,7 +440,7 @@ static int cmp_names(const void *a, const void *b)
 
 static int list_fd(int fd, char ***ret, size_t *ret_n)
 {
-	gpv_strv names = { 0 };
+	gpv_strv names = {0};
 	struct dirent *de;
 	DIR *d = fdopendir(fd);
 	int r = 0;

@@ -38,8 +38,7 @@ int gpv_root_resolve(struct gpv_root *root, const char *path, char **ret);
 int gpv_root_open(struct gpv_root *root, const char *path, int flags);
 
 /* Reads a whole file of at most max bytes into a NUL-terminated buffer the caller frees. */
-int gpv_root_read(struct gpv_root *root, const char *path, size_t max, char **ret,
-		  size_t *ret_len);
+int gpv_root_read(struct gpv_root *root, const char *path, size_t max, char **ret, size_t *ret_len);
 /* The same for a sysfs attribute (or a file on disk), relative to an open directory; name is
  * never followed. A short read ends it, as sysfs hands an attribute over in one piece. */
 int gpv_read_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len);

@@ -44,7 +44,7 @@ void gpv_strv_clear(gpv_strv *s)
 	for (size_t i = 0; i < s->n; i++)
 		free(s->v[i]);
 	free(s->v);
-	*s = (gpv_strv){ 0 };
+	*s = (gpv_strv){0};
 }
 
 char *gpv_strip(char *s)
@@ -143,4 +143,16 @@ int gpv_asprintf(char **ret, const char *fmt, ...)
 		return -ENOMEM;
 	*ret = s;
 	return 0;
+}
+
+char *gpv_strf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
 }

@@ -67,6 +67,9 @@ bool gpv_pci_addr_valid(const char *s);
 /* Normalises "01:00.0" to "0000:01:00.0"; ret must hold 13 bytes. */
 int gpv_pci_addr_normalize(const char *s, char ret[static 13]);
 
+/* A formatted string the caller frees; NULL when out of memory. */
+char *gpv_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* asprintf that returns -ENOMEM and leaves *ret untouched on failure. */
 int gpv_asprintf(char **ret, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -10,7 +10,7 @@
 int gpv_host_probe(struct gpv_root *root, const struct gpv_pci *pci, struct gpv_host *ret)
 {
 	_cleanup_free_ char *cpuinfo = NULL, *cmdline = NULL, *release = NULL;
-	struct gpv_host h = { 0 };
+	struct gpv_host h = {0};
 	int r;
 
 	r = gpv_root_read(root, "/proc/cpuinfo", 16 * 1024 * 1024, &cpuinfo, NULL);
@@ -20,7 +20,7 @@ int gpv_host_probe(struct gpv_root *root, const struct gpv_pci *pci, struct gpv_
 		gpv_debug("/proc/cpuinfo: %s", strerror(-r));
 
 	if (gpv_root_read(root, "/proc/sys/kernel/osrelease", 4096, &release, NULL) == 0 &&
-	    *gpv_strip(release))
+		*gpv_strip(release))
 		h.kernel = TAKE_PTR(release);
 
 	h.kvm = gpv_root_exists(root, "/dev/kvm") == 0;
@@ -60,38 +60,37 @@ void gpv_host_clear(struct gpv_host *h)
 	gpv_cpuinfo_clear(&h->cpu);
 	gpv_cmdline_clear(&h->cmdline);
 	free(h->kernel);
-	*h = (struct gpv_host){ 0 };
+	*h = (struct gpv_host){0};
 }
 
-int gpv_host_param_fix(const struct gpv_host *h, const char *verb, const char *params,
-		       char **ret)
+int gpv_host_param_fix(const struct gpv_host *h, const char *verb, const char *params, char **ret)
 {
 	const char *k = h->kernel ? h->kernel : "$(uname -r)";
 
 	switch (h->bootloader) {
 	case GPV_BOOT_GRUB:
 		return gpv_asprintf(ret,
-				    "%s '%s' %s GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub, "
-				    "run 'update-grub' (Fedora: 'grub2-mkconfig -o "
-				    "/boot/grub2/grub.cfg') and reboot",
-				    verb, params, streq(verb, "add") ? "to" : "from");
+			"%s '%s' %s GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub, run "
+			"'update-grub' (Fedora: 'grub2-mkconfig -o /boot/grub2/grub.cfg') and "
+			"reboot",
+			verb, params, streq(verb, "add") ? "to" : "from");
 	case GPV_BOOT_SYSTEMD_BOOT:
 		return gpv_asprintf(ret,
-				    "%s '%s' %s /etc/kernel/cmdline, run 'kernel-install add %s "
-				    "/boot/vmlinuz-%s' to rewrite the systemd-boot entry and reboot",
-				    verb, params, streq(verb, "add") ? "to" : "from", k, k);
+			"%s '%s' %s /etc/kernel/cmdline, run 'kernel-install add %s "
+			"/boot/vmlinuz-%s' to rewrite the systemd-boot entry and reboot",
+			verb, params, streq(verb, "add") ? "to" : "from", k, k);
 	default:
 		return gpv_asprintf(ret,
-				    "%s '%s' %s the kernel command line and reboot: with GRUB in "
-				    "GRUB_CMDLINE_LINUX_DEFAULT of /etc/default/grub, then "
-				    "'update-grub'; with systemd-boot in /etc/kernel/cmdline, then "
-				    "'kernel-install add %s /boot/vmlinuz-%s'",
-				    verb, params, streq(verb, "add") ? "to" : "from", k, k);
+			"%s '%s' %s the kernel command line and reboot: with GRUB in "
+			"GRUB_CMDLINE_LINUX_DEFAULT of /etc/default/grub, then 'update-grub'; "
+			"with systemd-boot in /etc/kernel/cmdline, then 'kernel-install add %s "
+			"/boot/vmlinuz-%s'",
+			verb, params, streq(verb, "add") ? "to" : "from", k, k);
 	}
 }
 
-static int add_check(struct gpv_precheck *p, const char *id, enum gpv_status status,
-		     char *message, char *fix)
+static int add_check(
+	struct gpv_precheck *p, const char *id, enum gpv_status status, char *message, char *fix)
 {
 	struct gpv_check *c;
 
@@ -108,60 +107,48 @@ static int add_check(struct gpv_precheck *p, const char *id, enum gpv_status sta
 	return 0;
 }
 
-static char *str(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *str(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
-
 static int check_cpu(struct gpv_precheck *p)
 {
 	const struct gpv_host *h = &p->host;
 
 	if (!h->cpu_ok)
 		return add_check(p, "cpu.virt", GPV_SKIP,
-				 str("cannot read the CPU flags from /proc/cpuinfo"), NULL);
+			gpv_strf("cannot read the CPU flags from /proc/cpuinfo"), NULL);
 	if (h->cpu.vmx)
 		return add_check(p, "cpu.virt", GPV_PASS,
-				 str("Intel VT-x (vmx) is enabled on the CPU"), NULL);
+			gpv_strf("Intel VT-x (vmx) is enabled on the CPU"), NULL);
 	if (h->cpu.svm)
 		return add_check(p, "cpu.virt", GPV_PASS,
-				 str("AMD-V (svm) is enabled on the CPU"), NULL);
+			gpv_strf("AMD-V (svm) is enabled on the CPU"), NULL);
 	if (h->cpu.hypervisor)
-		return add_check(
-			p, "cpu.virt", GPV_FAIL,
-			str("the CPU shows neither vmx nor svm, and this host is itself a virtual "
-			    "machine"),
-			str("enable nested virtualization on the outer hypervisor: on KVM load "
-			    "kvm_intel or kvm_amd with 'nested=1' and give this VM the host's CPU "
-			    "model ('-cpu host', or 'host-passthrough' in libvirt); on VMware tick "
-			    "'Expose hardware assisted virtualization to the guest OS'; on Hyper-V run "
-			    "'Set-VMProcessor -ExposeVirtualizationExtensions $true'"));
+		return add_check(p, "cpu.virt", GPV_FAIL,
+			gpv_strf("the CPU shows neither vmx nor svm, and this host is itself a "
+				 "virtual machine"),
+			gpv_strf(
+				"enable nested virtualization on the outer hypervisor: on KVM load "
+				"kvm_intel or kvm_amd with 'nested=1' and give this VM the "
+				"host's CPU model ('-cpu host', or 'host-passthrough' in "
+				"libvirt); on VMware tick 'Expose hardware assisted "
+				"virtualization to the guest OS'; on Hyper-V run "
+				"'Set-VMProcessor -ExposeVirtualizationExtensions $true'"));
 	switch (h->cpu.vendor) {
 	case GPV_CPU_INTEL:
 		return add_check(p, "cpu.virt", GPV_FAIL,
-				 str("the CPU shows no vmx flag: VT-x is disabled or absent"),
-				 str("enable 'Intel Virtualization Technology' (VT-x) in the firmware "
-				     "setup (UEFI/BIOS, usually under Advanced > CPU Configuration), "
-				     "save and power the machine off and on"));
+			gpv_strf("the CPU shows no vmx flag: VT-x is disabled or absent"),
+			gpv_strf("enable 'Intel Virtualization Technology' (VT-x) in the firmware "
+				 "setup (UEFI/BIOS, usually under Advanced > CPU "
+				 "Configuration), save and power the machine off and on"));
 	case GPV_CPU_AMD:
 		return add_check(p, "cpu.virt", GPV_FAIL,
-				 str("the CPU shows no svm flag: AMD-V is disabled or absent"),
-				 str("enable 'SVM Mode' (AMD-V) in the firmware setup (UEFI/BIOS, "
-				     "usually under Advanced > CPU Configuration or OC > Advanced CPU "
-				     "Settings), save and power the machine off and on"));
+			gpv_strf("the CPU shows no svm flag: AMD-V is disabled or absent"),
+			gpv_strf("enable 'SVM Mode' (AMD-V) in the firmware setup (UEFI/BIOS, "
+				 "usually under Advanced > CPU Configuration or OC > Advanced "
+				 "CPU Settings), save and power the machine off and on"));
 	default:
 		return add_check(p, "cpu.virt", GPV_FAIL,
-				 str("the CPU shows neither vmx nor svm: no hardware virtualization"),
-				 str("enable hardware virtualization in the firmware setup; KVM on "
-				     "x86 needs Intel VT-x or AMD-V"));
+			gpv_strf("the CPU shows neither vmx nor svm: no hardware virtualization"),
+			gpv_strf("enable hardware virtualization in the firmware setup; KVM on x86 "
+				 "needs Intel VT-x or AMD-V"));
 	}
 }
 
@@ -175,38 +162,38 @@ static int check_kvm(struct gpv_precheck *p)
 	const struct gpv_host *h = &p->host;
 
 	if (h->kvm)
-		return add_check(p, "kvm.device", GPV_PASS, str("/dev/kvm is present"), NULL);
+		return add_check(p, "kvm.device", GPV_PASS, gpv_strf("/dev/kvm is present"), NULL);
 	if (h->cpu.vmx || h->cpu.svm)
 		return add_check(p, "kvm.device", GPV_FAIL,
-				 str("/dev/kvm is missing although the CPU supports "
-				     "virtualization"),
-				 str("load the KVM module: 'modprobe %s'; if that fails, 'dmesg | "
-				     "grep -i kvm' says why",
-				     kvm_module(h)));
+			gpv_strf("/dev/kvm is missing although the CPU supports virtualization"),
+			gpv_strf("load the KVM module: 'modprobe %s'; if that fails, 'dmesg | grep "
+				 "-i kvm' says why",
+				kvm_module(h)));
 	return add_check(p, "kvm.device", GPV_FAIL,
-			 str("/dev/kvm is missing: the kernel cannot run hardware-accelerated "
-			     "VMs"),
-			 str("follows from cpu.virt: once the CPU shows %s, 'modprobe %s' "
-			     "creates /dev/kvm",
-			     h->cpu.vendor == GPV_CPU_AMD ? "svm" : "vmx", kvm_module(h)));
+		gpv_strf("/dev/kvm is missing: the kernel cannot run hardware-accelerated VMs"),
+		gpv_strf("follows from cpu.virt: once the CPU shows %s, 'modprobe %s' creates "
+			 "/dev/kvm",
+			h->cpu.vendor == GPV_CPU_AMD ? "svm" : "vmx", kvm_module(h)));
 }
 
 static char *firmware_fix(const struct gpv_host *h)
 {
 	if (h->cpu.hypervisor)
-		return str("this host is a virtual machine: its hypervisor must give it an IOMMU "
-			   "(QEMU: '-machine q35,kernel-irqchip=split -device "
-			   "intel-iommu,intremap=on,caching-mode=on'; libvirt: <iommu "
-			   "model='intel'/> in <devices>) and pass a GPU through to it");
+		return gpv_strf(
+			"this host is a virtual machine: its hypervisor must give it an IOMMU "
+			"(QEMU: '-machine q35,kernel-irqchip=split -device "
+			"intel-iommu,intremap=on,caching-mode=on'; libvirt: <iommu "
+			"model='intel'/> in <devices>) and pass a GPU through to it");
 	if (h->cpu.vendor == GPV_CPU_AMD)
-		return str("enable 'IOMMU' (AMD-Vi) in the firmware setup, usually under "
-			   "Advanced > AMD CBS > NBIO Common Options, and set it to 'Enabled' "
-			   "rather than 'Auto'");
+		return gpv_strf("enable 'IOMMU' (AMD-Vi) in the firmware setup, usually under "
+				"Advanced > AMD CBS > NBIO Common Options, and set it to "
+				"'Enabled' rather than 'Auto'");
 	if (h->cpu.vendor == GPV_CPU_INTEL)
-		return str("enable 'VT-d' (Intel Virtualization Technology for Directed I/O) in "
-			   "the firmware setup, usually under Advanced > System Agent or Chipset "
-			   "Configuration");
-	return str("enable the IOMMU (Intel VT-d or AMD-Vi) in the firmware setup");
+		return gpv_strf(
+			"enable 'VT-d' (Intel Virtualization Technology for Directed I/O) in the "
+			"firmware setup, usually under Advanced > System Agent or Chipset "
+			"Configuration");
+	return gpv_strf("enable the IOMMU (Intel VT-d or AMD-Vi) in the firmware setup");
 }
 
 static int check_firmware(struct gpv_precheck *p)
@@ -215,13 +202,13 @@ static int check_firmware(struct gpv_precheck *p)
 
 	if (h->firmware_table)
 		return add_check(p, "iommu.firmware", GPV_PASS,
-				 str("the firmware describes an IOMMU (ACPI %s table, %s)",
-				     h->firmware_table,
-				     streq(h->firmware_table, "DMAR") ? "Intel VT-d" : "AMD-Vi"),
-				 NULL);
+			gpv_strf("the firmware describes an IOMMU (ACPI %s table, %s)",
+				h->firmware_table,
+				streq(h->firmware_table, "DMAR") ? "Intel VT-d" : "AMD-Vi"),
+			NULL);
 	return add_check(p, "iommu.firmware", GPV_WARN,
-			 str("the firmware describes no IOMMU: no ACPI DMAR or IVRS table"),
-			 firmware_fix(h));
+		gpv_strf("the firmware describes no IOMMU: no ACPI DMAR or IVRS table"),
+		firmware_fix(h));
 }
 
 /* The parameters that turn the IOMMU off, as the user wrote them. */
@@ -231,13 +218,13 @@ static char *disabling_params(const struct gpv_cmdline *c)
 
 	if (c->intel_iommu && gpv_option_has(c->intel_iommu, "off"))
 		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%sintel_iommu=%s",
-			 *buf ? " " : "", c->intel_iommu);
+			*buf ? " " : "", c->intel_iommu);
 	if (c->amd_iommu && gpv_option_has(c->amd_iommu, "off"))
 		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%samd_iommu=%s",
-			 *buf ? " " : "", c->amd_iommu);
+			*buf ? " " : "", c->amd_iommu);
 	if (c->iommu && (gpv_option_has(c->iommu, "off") || gpv_option_has(c->iommu, "soft")))
 		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%siommu=%s",
-			 *buf ? " " : "", c->iommu);
+			*buf ? " " : "", c->iommu);
 	return *buf ? strdup(buf) : NULL;
 }
 
@@ -256,7 +243,7 @@ static int check_active(struct gpv_precheck *p)
 
 	if (h->iommu_active)
 		return add_check(p, "iommu.active", GPV_PASS,
-				 str("the IOMMU is active: %d IOMMU groups", h->groups), NULL);
+			gpv_strf("the IOMMU is active: %d IOMMU groups", h->groups), NULL);
 	if (off) {
 		r = gpv_host_param_fix(h, "remove", off, &fix);
 	} else if (!h->firmware_table) {
@@ -278,19 +265,19 @@ static int check_active(struct gpv_precheck *p)
 		r = gpv_host_param_fix(h, "add", "intel_iommu=on iommu=pt", &fix);
 	} else {
 		r = gpv_asprintf(&fix,
-				 "the firmware has an %s table but the kernel made no groups: "
-				 "'dmesg | grep -i -e DMAR -e AMD-Vi -e IOMMU' says why; check that "
-				 "the kernel is built with %s",
-				 h->firmware_table,
-				 streq(h->firmware_table, "DMAR") ? "CONFIG_INTEL_IOMMU"
-								  : "CONFIG_AMD_IOMMU");
+			"the firmware has an %s table but the kernel made no groups: 'dmesg | grep "
+			"-i -e DMAR -e AMD-Vi -e IOMMU' says why; check that the kernel is built "
+			"with %s",
+			h->firmware_table,
+			streq(h->firmware_table, "DMAR") ? "CONFIG_INTEL_IOMMU"
+							 : "CONFIG_AMD_IOMMU");
 	}
 	if (r < 0)
 		return r;
 	return add_check(p, "iommu.active", GPV_FAIL,
-			 str("the IOMMU is not active: the kernel created no IOMMU groups%s%s",
-			     off ? ", it is turned off by " : "", off ? off : ""),
-			 fix);
+		gpv_strf("the IOMMU is not active: the kernel created no IOMMU groups%s%s",
+			off ? ", it is turned off by " : "", off ? off : ""),
+		fix);
 }
 
 static int check_cmdline(struct gpv_precheck *p)
@@ -302,51 +289,51 @@ static int check_cmdline(struct gpv_precheck *p)
 	int r;
 
 	if (!h->cmdline_ok)
-		return add_check(p, "iommu.cmdline", GPV_SKIP, str("cannot read /proc/cmdline"),
-				 NULL);
+		return add_check(
+			p, "iommu.cmdline", GPV_SKIP, gpv_strf("cannot read /proc/cmdline"), NULL);
 	off = disabling_params(c);
 	if (off) {
 		r = gpv_host_param_fix(h, "remove", off, &fix);
 		if (r < 0)
 			return r;
 		return add_check(p, "iommu.cmdline", GPV_WARN,
-				 str("the kernel command line turns the IOMMU off: %s", off), fix);
+			gpv_strf("the kernel command line turns the IOMMU off: %s", off), fix);
 	}
 	if (intel_needs_param(h)) {
 		r = gpv_host_param_fix(h, "add", "intel_iommu=on iommu=pt", &fix);
 		if (r < 0)
 			return r;
 		return add_check(p, "iommu.cmdline", GPV_WARN,
-				 str("this kernel does not turn the Intel IOMMU on by itself and "
-				     "the command line has no intel_iommu=on"),
-				 fix);
+			gpv_strf("this kernel does not turn the Intel IOMMU on by itself and the "
+				 "command line has no intel_iommu=on"),
+			fix);
 	}
 	if (c->bad_vfio_ids.n > 0) {
 		_cleanup_free_ char *bad = NULL;
 
-		r = gpv_asprintf(&bad, "%s%s", c->bad_vfio_ids.v[0],
-				 c->bad_vfio_ids.n > 1 ? ", ..." : "");
+		r = gpv_asprintf(
+			&bad, "%s%s", c->bad_vfio_ids.v[0], c->bad_vfio_ids.n > 1 ? ", ..." : "");
 		if (r < 0)
 			return r;
 		return add_check(p, "iommu.cmdline", GPV_WARN,
-				 str("vfio-pci.ids holds '%s', which is not a VENDOR:DEVICE pair; "
-				     "the kernel ignores the whole list",
-				     bad),
-				 str("write vfio-pci.ids as comma-separated hexadecimal IDs, e.g. "
-				     "'vfio-pci.ids=10de:1b80,10de:10f0'"));
+			gpv_strf("vfio-pci.ids holds '%s', which is not a VENDOR:DEVICE pair; the "
+				 "kernel ignores the whole list",
+				bad),
+			gpv_strf("write vfio-pci.ids as comma-separated hexadecimal IDs, e.g. "
+				 "'vfio-pci.ids=10de:1b80,10de:10f0'"));
 	}
 	if (!c->intel_iommu && !c->amd_iommu && !c->iommu)
 		return add_check(p, "iommu.cmdline", GPV_PASS,
-				 str("no IOMMU parameters%s", h->iommu_active
-					 ? "; this kernel turns the IOMMU on by itself"
-					 : ""),
-				 NULL);
+			gpv_strf("no IOMMU parameters%s",
+				h->iommu_active ? "; this kernel turns the IOMMU on by itself"
+						: ""),
+			NULL);
 	return add_check(p, "iommu.cmdline", GPV_PASS,
-			 str("IOMMU parameters:%s%s%s%s%s%s", c->intel_iommu ? " intel_iommu=" : "",
-			     c->intel_iommu ? c->intel_iommu : "", c->amd_iommu ? " amd_iommu=" : "",
-			     c->amd_iommu ? c->amd_iommu : "", c->iommu ? " iommu=" : "",
-			     c->iommu ? c->iommu : ""),
-			 NULL);
+		gpv_strf("IOMMU parameters:%s%s%s%s%s%s", c->intel_iommu ? " intel_iommu=" : "",
+			c->intel_iommu ? c->intel_iommu : "", c->amd_iommu ? " amd_iommu=" : "",
+			c->amd_iommu ? c->amd_iommu : "", c->iommu ? " iommu=" : "",
+			c->iommu ? c->iommu : ""),
+		NULL);
 }
 
 static int check_acs(struct gpv_precheck *p)
@@ -356,25 +343,24 @@ static int check_acs(struct gpv_precheck *p)
 	int r;
 
 	if (!h->cmdline_ok)
-		return add_check(p, "iommu.acs_override", GPV_SKIP, str("cannot read /proc/cmdline"),
-				 NULL);
+		return add_check(p, "iommu.acs_override", GPV_SKIP,
+			gpv_strf("cannot read /proc/cmdline"), NULL);
 	if (!h->cmdline.acs_override)
 		return add_check(p, "iommu.acs_override", GPV_PASS,
-				 str("no ACS override: IOMMU groups are as the hardware isolates "
-				     "them"),
-				 NULL);
+			gpv_strf("no ACS override: IOMMU groups are as the hardware isolates them"),
+			NULL);
 	r = gpv_asprintf(&fix,
-			 "prefer a slot whose group is isolated without it (usually the "
-			 "CPU-attached x16 slot); if you keep it, know that devices in the split "
-			 "groups can still reach each other's memory. To drop it: %s",
-			 "remove 'pcie_acs_override' from the kernel command line");
+		"prefer a slot whose group is isolated without it (usually the CPU-attached x16 "
+		"slot); if you keep it, know that devices in the split groups can still reach "
+		"each other's memory. To drop it: %s",
+		"remove 'pcie_acs_override' from the kernel command line");
 	if (r < 0)
 		return r;
 	return add_check(p, "iommu.acs_override", GPV_WARN,
-			 str("pcie_acs_override=%s: the kernel splits IOMMU groups the hardware "
-			     "does not isolate, so they are not enforced",
-			     h->cmdline.acs_override),
-			 fix);
+		gpv_strf("pcie_acs_override=%s: the kernel splits IOMMU groups the hardware does "
+			 "not isolate, so they are not enforced",
+			h->cmdline.acs_override),
+		fix);
 }
 
 static int check_vfio(struct gpv_root *root, struct gpv_precheck *p)
@@ -387,42 +373,42 @@ static int check_vfio(struct gpv_root *root, struct gpv_precheck *p)
 
 		if (gpv_root_is_host(root))
 			return add_check(p, "vfio.module", GPV_SKIP,
-					 str("no module index for the running kernel %s "
-					     "(/lib/modules/%s/modules.dep.bin is missing): cannot "
-					     "tell whether vfio-pci is available",
-					     k, k),
-					 NULL);
+				gpv_strf("no module index for the running kernel %s "
+					 "(/lib/modules/%s/modules.dep.bin is missing): cannot "
+					 "tell whether vfio-pci is available",
+					k, k),
+				NULL);
 		return add_check(p, "vfio.module", GPV_SKIP,
-				 str("no module index for kernel %s in this recorded machine: "
-				     "cannot tell whether vfio-pci is available",
-				     k),
-				 NULL);
+			gpv_strf("no module index for kernel %s in this recorded machine: cannot "
+				 "tell whether vfio-pci is available",
+				k),
+			NULL);
 	}
 	if (r < 0)
 		return add_check(p, "vfio.module", GPV_SKIP,
-				 str("cannot read the module index: %s", strerror(-r)), NULL);
+			gpv_strf("cannot read the module index: %s", strerror(-r)), NULL);
 	if (info.blacklisted)
 		r = add_check(p, "vfio.module", GPV_FAIL,
-			      str("vfio_pci is blacklisted%s%s", info.blacklist_file ? " in " : "",
-				  info.blacklist_file ? info.blacklist_file : ""),
-			      str("remove the 'blacklist vfio_pci' line from %s",
-				  info.blacklist_file ? info.blacklist_file
-						      : "the modprobe.d files"));
+			gpv_strf("vfio_pci is blacklisted%s%s", info.blacklist_file ? " in " : "",
+				info.blacklist_file ? info.blacklist_file : ""),
+			gpv_strf("remove the 'blacklist vfio_pci' line from %s",
+				info.blacklist_file ? info.blacklist_file
+						    : "the modprobe.d files"));
 	else if (info.loaded)
-		r = add_check(p, "vfio.module", GPV_PASS, str("vfio_pci is loaded"), NULL);
+		r = add_check(p, "vfio.module", GPV_PASS, gpv_strf("vfio_pci is loaded"), NULL);
 	else if (info.state == GPV_KMOD_BUILTIN)
 		r = add_check(p, "vfio.module", GPV_PASS,
-			      str("vfio-pci is built into kernel %s", info.kernel), NULL);
+			gpv_strf("vfio-pci is built into kernel %s", info.kernel), NULL);
 	else if (info.state == GPV_KMOD_MODULE)
 		r = add_check(p, "vfio.module", GPV_PASS,
-			      str("vfio-pci is available as a module (%s)", info.path), NULL);
+			gpv_strf("vfio-pci is available as a module (%s)", info.path), NULL);
 	else
 		r = add_check(p, "vfio.module", GPV_FAIL,
-			      str("kernel %s has no vfio-pci module", info.kernel),
-			      str("install the modules of kernel %s (Debian: the linux-image "
-				  "package; some distributions split them into linux-modules-extra)"
-				  ", or build the kernel with CONFIG_VFIO_PCI=m",
-				  info.kernel));
+			gpv_strf("kernel %s has no vfio-pci module", info.kernel),
+			gpv_strf("install the modules of kernel %s (Debian: the linux-image "
+				 "package; some distributions split them into "
+				 "linux-modules-extra), or build the kernel with CONFIG_VFIO_PCI=m",
+				info.kernel));
 	gpv_kmod_info_clear(&info);
 	return r;
 }
@@ -432,8 +418,8 @@ int gpv_host_checks(struct gpv_root *root, struct gpv_precheck *p)
 	int r;
 
 	if ((r = check_cpu(p)) < 0 || (r = check_kvm(p)) < 0 || (r = check_firmware(p)) < 0 ||
-	    (r = check_active(p)) < 0 || (r = check_cmdline(p)) < 0 || (r = check_acs(p)) < 0 ||
-	    (r = check_vfio(root, p)) < 0)
+		(r = check_active(p)) < 0 || (r = check_cmdline(p)) < 0 || (r = check_acs(p)) < 0 ||
+		(r = check_vfio(root, p)) < 0)
 		return r;
 	return 0;
 }

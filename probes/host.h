@@ -12,5 +12,4 @@ void gpv_host_clear(struct gpv_host *h);
 int gpv_host_checks(struct gpv_root *root, struct gpv_precheck *p);
 
 /* "add 'PARAMS' to ..." for the host's bootloader; caller frees *ret. */
-int gpv_host_param_fix(const struct gpv_host *h, const char *verb, const char *params,
-		       char **ret);
+int gpv_host_param_fix(const struct gpv_host *h, const char *verb, const char *params, char **ret);

@@ -42,7 +42,7 @@ const char *gpv_cpu_vendor_str(enum gpv_cpu_vendor v)
 
 int gpv_cpuinfo_parse(const char *text, struct gpv_cpuinfo *ret)
 {
-	struct gpv_cpuinfo c = { 0 };
+	struct gpv_cpuinfo c = {0};
 	bool seen_flags = false;
 	const char *p = text;
 
@@ -92,7 +92,7 @@ int gpv_cpuinfo_parse(const char *text, struct gpv_cpuinfo *ret)
 void gpv_cpuinfo_clear(struct gpv_cpuinfo *c)
 {
 	free(c->model);
-	*c = (struct gpv_cpuinfo){ 0 };
+	*c = (struct gpv_cpuinfo){0};
 }
 
 static int set_str(char **slot, const char *val)
@@ -137,7 +137,7 @@ static int parse_ids(struct gpv_cmdline *c, const char *val)
 /* Splits like the kernel's next_arg(): whitespace separates, double quotes group. */
 int gpv_cmdline_parse(const char *text, struct gpv_cmdline *ret)
 {
-	struct gpv_cmdline c = { 0 };
+	struct gpv_cmdline c = {0};
 	const char *p = text;
 	int r = 0;
 
@@ -193,7 +193,7 @@ void gpv_cmdline_clear(struct gpv_cmdline *c)
 	free(c->acs_override);
 	gpv_strv_clear(&c->vfio_pci_ids);
 	gpv_strv_clear(&c->bad_vfio_ids);
-	*c = (struct gpv_cmdline){ 0 };
+	*c = (struct gpv_cmdline){0};
 }
 
 bool gpv_option_has(const char *value, const char *word)
@@ -255,7 +255,7 @@ static long number_at(const char *s, const char **end)
  */
 int gpv_mdev_desc_parse(const char *text, struct gpv_mdev_desc *ret)
 {
-	struct gpv_mdev_desc d = { .max_instance = -1, .framebuffer_mib = -1, .weight = -1 };
+	struct gpv_mdev_desc d = {.max_instance = -1, .framebuffer_mib = -1, .weight = -1};
 	const char *p = text;
 
 	while (*p) {
@@ -307,7 +307,7 @@ int gpv_mdev_desc_parse(const char *text, struct gpv_mdev_desc *ret)
 void gpv_mdev_desc_clear(struct gpv_mdev_desc *d)
 {
 	free(d->resolution);
-	*d = (struct gpv_mdev_desc){ .max_instance = -1, .framebuffer_mib = -1, .weight = -1 };
+	*d = (struct gpv_mdev_desc){.max_instance = -1, .framebuffer_mib = -1, .weight = -1};
 }
 
 static int hex4(const char *s, uint16_t *ret)

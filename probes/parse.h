@@ -35,7 +35,7 @@ const char *gpv_cpu_vendor_str(enum gpv_cpu_vendor v);
 struct gpv_cmdline {
 	char *intel_iommu, *amd_iommu, *iommu, *acs_override;
 	gpv_strv vfio_pci_ids; /* "10de:1b80", lower case */
-	gpv_strv bad_vfio_ids;  /* entries of vfio-pci.ids that are not VVVV:DDDD */
+	gpv_strv bad_vfio_ids; /* entries of vfio-pci.ids that are not VVVV:DDDD */
 };
 
 int gpv_cmdline_parse(const char *text, struct gpv_cmdline *ret);
@@ -48,10 +48,10 @@ int gpv_uevent_get(const char *text, const char *key, char **ret);
 
 /* An mdev type's description, as the vendor drivers write it. */
 struct gpv_mdev_desc {
-	long max_instance;     /* NVIDIA "max_instance=N", or -1 */
-	long framebuffer_mib;  /* NVIDIA "framebuffer=2048M", or -1 */
-	long weight;           /* Intel GVT-g "weight: N", or -1 */
-	char *resolution;      /* "max_resolution=" or "resolution:", or NULL */
+	long max_instance;    /* NVIDIA "max_instance=N", or -1 */
+	long framebuffer_mib; /* NVIDIA "framebuffer=2048M", or -1 */
+	long weight;	      /* Intel GVT-g "weight: N", or -1 */
+	char *resolution;     /* "max_resolution=" or "resolution:", or NULL */
 };
 
 int gpv_mdev_desc_parse(const char *text, struct gpv_mdev_desc *ret);

@@ -63,13 +63,13 @@ void gpv_mdev_type_clear(struct gpv_mdev_type *t)
 	free(t->name);
 	free(t->description);
 	free(t->device_api);
-	*t = (struct gpv_mdev_type){ 0 };
+	*t = (struct gpv_mdev_type){0};
 }
 
 int gpv_mdev_type_read(int typedir, const char *id, struct gpv_mdev_type *ret)
 {
-	struct gpv_mdev_type t = { .available_instances = -1, .framebuffer_mib = -1,
-				   .share_percent = -1 };
+	struct gpv_mdev_type t = {
+		.available_instances = -1, .framebuffer_mib = -1, .share_percent = -1};
 	struct gpv_mdev_desc desc;
 	int avail, r;
 
@@ -325,7 +325,8 @@ static int cmp_dev(const void *a, const void *b)
 
 static int cmp_group(const void *a, const void *b)
 {
-	int x = ((const struct gpv_iommu_group *)a)->id, y = ((const struct gpv_iommu_group *)b)->id;
+	int x = ((const struct gpv_iommu_group *)a)->id,
+	    y = ((const struct gpv_iommu_group *)b)->id;
 
 	return (x > y) - (x < y);
 }
@@ -342,7 +343,7 @@ const struct gpv_pci_dev *gpv_pci_find(const struct gpv_pci *pci, const char *ad
 
 const struct gpv_iommu_group *gpv_pci_group(const struct gpv_pci *pci, int id)
 {
-	struct gpv_iommu_group key = { .id = id };
+	struct gpv_iommu_group key = {.id = id};
 
 	return bsearch(&key, pci->groups, pci->n_groups, sizeof(key), cmp_group);
 }
@@ -440,7 +441,8 @@ static int group_members(struct gpv_root *root, struct gpv_pci *pci)
 		bool wanted = all;
 
 		for (size_t m = 0; m < pci->groups[g].members.n && !wanted; m++) {
-			const struct gpv_pci_dev *d = gpv_pci_find(pci, pci->groups[g].members.v[m]);
+			const struct gpv_pci_dev *d =
+				gpv_pci_find(pci, pci->groups[g].members.v[m]);
 
 			for (size_t j = 0; d && j < pci->n && !wanted; j++)
 				wanted = gpv_pci_is_display(&pci->devs[j]) &&

@@ -10,7 +10,7 @@
 /* One mediated device type a parent offers (mdev_supported_types/ID). */
 struct gpv_mdev_type {
 	char *id;
-	char *name;        /* NULL when the driver gives none (GVT-g) */
+	char *name; /* NULL when the driver gives none (GVT-g) */
 	char *description;
 	long available_instances;
 	char *device_api;
@@ -21,10 +21,10 @@ struct gpv_mdev_type {
 /* One PCI function as sysfs shows it. Fields not shown are -1 / NULL. */
 struct gpv_pci_dev {
 	char addr[13];
-	char *syspath;  /* canonical path inside the root */
+	char *syspath; /* canonical path inside the root */
 	uint16_t vendor, device;
 	uint32_t class; /* 24 bits: base, sub, prog-if */
-	bool class_ok;  /* vendor, device and class all parsed */
+	bool class_ok;	/* vendor, device and class all parsed */
 	int header_type;
 	int iommu_group;
 	char *driver;
@@ -32,14 +32,14 @@ struct gpv_pci_dev {
 	bool is_vf;
 	char physfn[13];
 	int sriov_total_vfs, sriov_num_vfs;
-	gpv_strv vfs;             /* addresses of virtfnN */
-	bool has_reset_method;    /* the kernel exposes reset_method (5.15+) */
-	gpv_strv reset_methods;   /* from reset_method, else from config space */
+	gpv_strv vfs;		/* addresses of virtfnN */
+	bool has_reset_method;	/* the kernel exposes reset_method (5.15+) */
+	gpv_strv reset_methods; /* from reset_method, else from config space */
 	struct gpv_mdev_type *mdev_types;
 	size_t n_mdev_types;
-	bool nvidia_vgpu;         /* nvidia/creatable_vgpu_types offers a type */
-	gpv_strv vgpu_types;      /* "557 : NVIDIA A100-4C", from the VF (or, on a PF, its first VF) */
-	gpv_strv notes;           /* what could not be read, for the report */
+	bool nvidia_vgpu;    /* nvidia/creatable_vgpu_types offers a type */
+	gpv_strv vgpu_types; /* "557 : NVIDIA A100-4C", from the VF (or, on a PF, its first VF) */
+	gpv_strv notes;	     /* what could not be read, for the report */
 };
 
 struct gpv_iommu_group {

@@ -11,29 +11,28 @@
 
 const char *gpv_status_str(enum gpv_status s)
 {
-	static const char *const names[] = { "pass", "warn", "fail", "skip" };
+	static const char *const names[] = {"pass", "warn", "fail", "skip"};
 
 	return names[s];
 }
 
 const char *gpv_severity_str(enum gpv_severity s)
 {
-	static const char *const names[] = { "info", "warning", "blocker" };
+	static const char *const names[] = {"info", "warning", "blocker"};
 
 	return names[s];
 }
 
 const char *gpv_verdict_str(enum gpv_verdict v)
 {
-	static const char *const names[] = { "ready", "needs-action", "blocked",
-					     "not-a-candidate" };
+	static const char *const names[] = {"ready", "needs-action", "blocked", "not-a-candidate"};
 
 	return names[v];
 }
 
 const char *gpv_role_str(enum gpv_role r)
 {
-	static const char *const names[] = { "gpu", "function", "bridge", "other" };
+	static const char *const names[] = {"gpu", "function", "bridge", "other"};
 
 	return names[r];
 }
@@ -50,8 +49,8 @@ int gpv_verdict_exit_code(enum gpv_verdict v)
 	}
 }
 
-static int add_problem(struct gpv_gpu *g, const char *code, enum gpv_severity sev, char *message,
-		       char *fix)
+static int add_problem(
+	struct gpv_gpu *g, const char *code, enum gpv_severity sev, char *message, char *fix)
 {
 	struct gpv_problem *np;
 
@@ -61,25 +60,12 @@ static int add_problem(struct gpv_gpu *g, const char *code, enum gpv_severity se
 	if (!np)
 		goto oom;
 	g->problems = np;
-	np[g->n_problems++] = (struct gpv_problem){ code, sev, message, fix };
+	np[g->n_problems++] = (struct gpv_problem){code, sev, message, fix};
 	return 0;
 oom:
 	free(message);
 	free(fix);
 	return -ENOMEM;
-}
-
-static char *str(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *str(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
 }
 
 /* Looks the device up in a vendor data file; 1 and the rest of its line when listed. */
@@ -118,7 +104,7 @@ static int add_member(struct gpv_gpu *g, const struct gpv_pci_dev *d, int group)
 	if (!nm)
 		return -ENOMEM;
 	g->members = nm;
-	nm[g->n_members++] = (struct gpv_member){ d, group, role };
+	nm[g->n_members++] = (struct gpv_member){d, group, role};
 	return 0;
 }
 
@@ -136,7 +122,7 @@ static int add_group_members(struct gpv_gpu *g, const struct gpv_pci *pci, int g
 		 * describe; the group listing is still what the kernel enforces. */
 		if (!d) {
 			gpv_debug("group %d lists %s, which is not under /sys/bus/pci/devices",
-				  group, grp->members.v[i]);
+				group, grp->members.v[i]);
 			continue;
 		}
 		if ((r = add_member(g, d, group)) < 0)
@@ -162,9 +148,9 @@ static char *describe_others(const struct gpv_gpu *g, struct gpv_pci_names *name
 		if (m->group != group || m->role != GPV_ROLE_OTHER)
 			continue;
 		if (!names || gpv_pci_class_name(names, gpv_pci_class16(m->dev), &cls) < 0)
-			cls = str("class %04x", gpv_pci_class16(m->dev));
-		fprintf(f, "%s'%s' (%s, %s)", first ? "" : ", ", m->dev->addr,
-			cls ? cls : "?", m->dev->driver ? m->dev->driver : "no driver");
+			cls = gpv_strf("class %04x", gpv_pci_class16(m->dev));
+		fprintf(f, "%s'%s' (%s, %s)", first ? "" : ", ", m->dev->addr, cls ? cls : "?",
+			m->dev->driver ? m->dev->driver : "no driver");
 		first = false;
 	}
 	if (fclose(f) != 0) {
@@ -182,8 +168,8 @@ static bool group_has_other(const struct gpv_gpu *g, int group)
 	return false;
 }
 
-static int gpu_problems(struct gpv_gpu *g, const struct gpv_precheck *p,
-			struct gpv_pci_names *names)
+static int gpu_problems(
+	struct gpv_gpu *g, const struct gpv_precheck *p, struct gpv_pci_names *names)
 {
 	const struct gpv_pci_dev *d = g->dev;
 	const struct gpv_host *h = &p->host;
@@ -194,11 +180,11 @@ static int gpu_problems(struct gpv_gpu *g, const struct gpv_precheck *p,
 		const struct gpv_check *c = gpv_precheck_check(p, "iommu.active");
 
 		r = add_problem(g, "no-iommu-group", GPV_BLOCKER,
-				str("'%s' is in no IOMMU group: without the IOMMU nothing can be "
-				    "passed through",
-				    d->addr),
-				str("%s", c && c->fix ? c->fix
-						      : "turn the IOMMU on (see iommu.active)"));
+			gpv_strf("'%s' is in no IOMMU group: without the IOMMU nothing can be "
+				 "passed through",
+				d->addr),
+			gpv_strf("%s",
+				c && c->fix ? c->fix : "turn the IOMMU on (see iommu.active)"));
 		if (r < 0)
 			return r;
 	} else if (!g->isolated) {
@@ -206,37 +192,36 @@ static int gpu_problems(struct gpv_gpu *g, const struct gpv_precheck *p,
 
 		if (!others)
 			return -ENOMEM;
-		r = add_problem(
-			g, "group-shared", GPV_BLOCKER,
-			str("IOMMU group %d also holds %s: every device of a group must leave the "
-			    "host together",
-			    d->iommu_group, others),
-			str("move the card to another slot (the CPU-attached x16 slot usually has "
-			    "a group of its own); look for an ACS or 'PCIe ARI' option in the "
-			    "firmware setup; or, knowing that it weakens isolation, add "
-			    "'pcie_acs_override=downstream,multifunction' (needs a kernel with the "
-			    "ACS override patch)"));
+		r = add_problem(g, "group-shared", GPV_BLOCKER,
+			gpv_strf("IOMMU group %d also holds %s: every device of a group must leave "
+				 "the host together",
+				d->iommu_group, others),
+			gpv_strf("move the card to another slot (the CPU-attached x16 slot usually "
+				 "has a group of its own); look for an ACS or 'PCIe ARI' option "
+				 "in the firmware setup; or, knowing that it weakens isolation, "
+				 "add 'pcie_acs_override=downstream,multifunction' (needs a "
+				 "kernel with the ACS override patch)"));
 		if (r < 0)
 			return r;
 	}
 
 	if (h->cmdline.acs_override && d->iommu_group >= 0) {
 		r = add_problem(g, "acs-override", GPV_WARNING,
-				str("group %d may only exist because of pcie_acs_override=%s; "
-				    "the hardware does not enforce it",
-				    d->iommu_group, h->cmdline.acs_override),
-				str("prefer a slot that is isolated without the override"));
+			gpv_strf("group %d may only exist because of pcie_acs_override=%s; the "
+				 "hardware does not enforce it",
+				d->iommu_group, h->cmdline.acs_override),
+			gpv_strf("prefer a slot that is isolated without the override"));
 		if (r < 0)
 			return r;
 	}
 
 	if (d->boot_vga == 1) {
 		r = add_problem(g, "boot-vga", GPV_WARNING,
-				str("'%s' is the boot display: the host's firmware and console "
-				    "use it, and the host loses its display when it leaves",
-				    d->addr),
-				str("connect the monitor to another GPU and make that the primary "
-				    "display in the firmware setup, or run the host headless (SSH)"));
+			gpv_strf("'%s' is the boot display: the host's firmware and console use "
+				 "it, and the host loses its display when it leaves",
+				d->addr),
+			gpv_strf("connect the monitor to another GPU and make that the primary "
+				 "display in the firmware setup, or run the host headless (SSH)"));
 		if (r < 0)
 			return r;
 	}
@@ -252,18 +237,19 @@ static int gpu_problems(struct gpv_gpu *g, const struct gpv_precheck *p,
 			if (!others)
 				return -ENOMEM;
 			r = add_problem(g, "function-group-shared", GPV_WARNING,
-					str("function '%s' of the card is in IOMMU group %d with %s, "
-					    "so it must stay with the host",
-					    f->addr, f->iommu_group, others),
-					str("pass the GPU without '%s' (the VM loses what it does, "
-					    "e.g. HDMI audio), or move the card to another slot",
-					    f->addr));
+				gpv_strf("function '%s' of the card is in IOMMU group %d with %s, "
+					 "so it must stay with the host",
+					f->addr, f->iommu_group, others),
+				gpv_strf("pass the GPU without '%s' (the VM loses what it does, "
+					 "e.g. HDMI audio), or move the card to another slot",
+					f->addr));
 		} else {
 			r = add_problem(g, "function-in-other-group", GPV_INFO,
-					str("function '%s' of the card is in its own IOMMU group %d",
-					    f->addr, f->iommu_group),
-					str("pass '%s' to the VM as well: its group moves with the GPU",
-					    f->addr));
+				gpv_strf("function '%s' of the card is in its own IOMMU group %d",
+					f->addr, f->iommu_group),
+				gpv_strf(
+					"pass '%s' to the VM as well: its group moves with the GPU",
+					f->addr));
 		}
 		if (r < 0)
 			return r;
@@ -284,33 +270,33 @@ static int gpu_problems(struct gpv_gpu *g, const struct gpv_precheck *p,
 			gpv_strip(family);
 		}
 		r = add_problem(g, "reset-bug", GPV_WARNING,
-				str("%s GPUs (%04x:%04x) do not come back from a reset: the VM "
-				    "starts once, then the card hangs until the host reboots",
-				    family ? family : "these", d->vendor, d->device),
-				str("install %s (https://github.com/gnif/vendor-reset), load it "
-				    "early (add it to /etc/modules-load.d/) and set 'device_specific' "
-				    "in /sys/bus/pci/devices/%s/reset_method",
-				    module, d->addr));
+			gpv_strf("%s GPUs (%04x:%04x) do not come back from a reset: the VM starts "
+				 "once, then the card hangs until the host reboots",
+				family ? family : "these", d->vendor, d->device),
+			gpv_strf("install %s (https://github.com/gnif/vendor-reset), load it early "
+				 "(add it to /etc/modules-load.d/) and set 'device_specific' in "
+				 "/sys/bus/pci/devices/%s/reset_method",
+				module, d->addr));
 		if (r < 0)
 			return r;
 	}
 
 	if (d->has_reset_method && d->reset_methods.n == 0) {
 		r = add_problem(g, "no-reset", GPV_WARNING,
-				str("the kernel knows no way to reset '%s': after the VM stops, "
-				    "the card may keep its state or hang until the host reboots",
-				    d->addr),
-				str("use the card for one VM per host boot, or look for a "
-				    "device-specific reset (vendor-reset) for it"));
+			gpv_strf("the kernel knows no way to reset '%s': after the VM stops, the "
+				 "card may keep its state or hang until the host reboots",
+				d->addr),
+			gpv_strf("use the card for one VM per host boot, or look for a "
+				 "device-specific reset (vendor-reset) for it"));
 		if (r < 0)
 			return r;
 	}
 
 	if (d->driver && !streq(d->driver, "vfio-pci")) {
 		r = add_problem(g, "driver-in-use", GPV_INFO,
-				str("'%s' is in use by the host driver '%s'", d->addr, d->driver),
-				str("stop what uses it; it moves to vfio-pci when it is bound for "
-				    "a VM (libvirt does this for a managed hostdev)"));
+			gpv_strf("'%s' is in use by the host driver '%s'", d->addr, d->driver),
+			gpv_strf("stop what uses it; it moves to vfio-pci when it is bound for a "
+				 "VM (libvirt does this for a managed hostdev)"));
 		if (r < 0)
 			return r;
 	}
@@ -318,7 +304,7 @@ static int gpu_problems(struct gpv_gpu *g, const struct gpv_precheck *p,
 }
 
 static int build_gpu(struct gpv_gpu *g, const struct gpv_precheck *p, const struct gpv_pci_dev *d,
-		     struct gpv_pci_names *names)
+	struct gpv_pci_names *names)
 {
 	const struct gpv_pci *pci = p->pci;
 	int r;
@@ -337,7 +323,7 @@ static int build_gpu(struct gpv_gpu *g, const struct gpv_precheck *p, const stru
 		const struct gpv_pci_dev *f = &pci->devs[i];
 
 		if (same_slot(f, d) && !f->is_vf && f->class_ok && f->vendor == d->vendor &&
-		    (r = gpv_strv_push(&g->functions, f->addr)) < 0)
+			(r = gpv_strv_push(&g->functions, f->addr)) < 0)
 			return r;
 	}
 
@@ -401,20 +387,23 @@ static int check_gpus(struct gpv_precheck *p)
 	c->id = "gpu.found";
 	if (candidates > 0) {
 		c->status = GPV_PASS;
-		c->message = str("%zu GPU%s to pass through", candidates, candidates == 1 ? "" : "s");
+		c->message = gpv_strf(
+			"%zu GPU%s to pass through", candidates, candidates == 1 ? "" : "s");
 	} else {
 		c->status = GPV_FAIL;
-		c->message = bmcs ? str("no GPU to pass through: the only display adapter%s the "
+		c->message =
+			bmcs ? gpv_strf("no GPU to pass through: the only display adapter%s the "
 					"server's management controller (BMC)",
-					bmcs == 1 ? " is" : "s are")
-				  : str("no GPU to pass through: no PCI display controller (class "
+				       bmcs == 1 ? " is" : "s are")
+			     : gpv_strf("no GPU to pass through: no PCI display controller (class "
 					"03xx) that is not an SR-IOV virtual function");
-		c->fix = p->host.cpu.hypervisor
-				 ? str("this host is a virtual machine: pass a GPU through to it from "
-				       "its hypervisor first")
-				 : str("install a discrete GPU, or enable the integrated one in the "
-				       "firmware setup (often 'iGPU Multi-Monitor' or 'Integrated "
-				       "Graphics: Enabled')");
+		c->fix = p->host.cpu.hypervisor ? gpv_strf("this host is a virtual machine: pass a "
+							   "GPU through to it from its hypervisor "
+							   "first")
+						: gpv_strf("install a discrete GPU, or enable the "
+							   "integrated one in the firmware setup "
+							   "(often 'iGPU Multi-Monitor' or "
+							   "'Integrated Graphics: Enabled')");
 		if (!c->fix) {
 			free(c->message);
 			return -ENOMEM;
@@ -426,8 +415,7 @@ static int check_gpus(struct gpv_precheck *p)
 	return 0;
 }
 
-int gpv_precheck_run(struct gpv_root *root, struct gpv_pci_names *names,
-		     struct gpv_precheck **ret)
+int gpv_precheck_run(struct gpv_root *root, struct gpv_pci_names *names, struct gpv_precheck **ret)
 {
 	struct gpv_precheck *p = calloc(1, sizeof(*p));
 	enum gpv_verdict best = GPV_BLOCKED;

@@ -46,7 +46,7 @@ struct gpv_member {
 
 struct gpv_gpu {
 	const struct gpv_pci_dev *dev;
-	char *name;       /* from pci.ids, NULL when unknown */
+	char *name; /* from pci.ids, NULL when unknown */
 	bool bmc;
 	gpv_strv functions;
 	struct gpv_member *members;
@@ -89,8 +89,7 @@ struct gpv_pci_names;
 
 /* Runs every check against the machine in root. names may be NULL (no device names).
  * Caller frees *ret with gpv_precheck_free(). */
-int gpv_precheck_run(struct gpv_root *root, struct gpv_pci_names *names,
-		     struct gpv_precheck **ret);
+int gpv_precheck_run(struct gpv_root *root, struct gpv_pci_names *names, struct gpv_precheck **ret);
 struct gpv_precheck *gpv_precheck_free(struct gpv_precheck *p);
 
 const struct gpv_check *gpv_precheck_check(const struct gpv_precheck *p, const char *id);

@@ -20,14 +20,14 @@ struct gpv_test {
 
 #define TEST(n)                                                                                    \
 	static void n(void);                                                                       \
-	static const struct gpv_test n##_desc __attribute__((used, section("gpv_tests"),         \
-							    aligned(sizeof(void *)))) = { #n, n }; \
+	static const struct gpv_test n##_desc                                                      \
+		__attribute__((used, section("gpv_tests"), aligned(sizeof(void *)))) = {#n, n};    \
 	static void n(void)
 
 #define check(cond)                                                                                \
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
-			printf("# %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);         \
+			printf("# %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);          \
 			fflush(stdout);                                                            \
 			_exit(1);                                                                  \
 		}                                                                                  \
@@ -38,7 +38,7 @@ struct gpv_test {
 		const char *_a = (a), *_b = (b);                                                   \
 		if (!_a || !_b || strcmp(_a, _b) != 0) {                                           \
 			printf("# %s:%d: '%s' != '%s' (%s vs %s)\n", __FILE__, __LINE__,           \
-			       _a ? _a : "(null)", _b ? _b : "(null)", #a, #b);                     \
+				_a ? _a : "(null)", _b ? _b : "(null)", #a, #b);                   \
 			fflush(stdout);                                                            \
 			_exit(1);                                                                  \
 		}                                                                                  \
@@ -49,7 +49,7 @@ struct gpv_test {
 		long long _a = (long long)(a), _b = (long long)(b);                                \
 		if (_a != _b) {                                                                    \
 			printf("# %s:%d: %lld != %lld (%s vs %s)\n", __FILE__, __LINE__, _a, _b,   \
-			       #a, #b);                                                            \
+				#a, #b);                                                           \
 			fflush(stdout);                                                            \
 			_exit(1);                                                                  \
 		}                                                                                  \
@@ -85,7 +85,7 @@ int main(void)
 			printf("ok %d - %s\n", n, t->name);
 		} else {
 			printf("not ok %d - %s%s\n", n, t->name,
-			       WIFSIGNALED(status) ? " # crashed" : "");
+				WIFSIGNALED(status) ? " # crashed" : "");
 			failed++;
 		}
 	}

@@ -23,7 +23,7 @@ static void make_config(uint8_t *c, bool flr, bool no_soft_reset, uint8_t last_n
 TEST(config_flr_and_pm)
 {
 	uint8_t c[256];
-	gpv_strv m = { 0 };
+	gpv_strv m = {0};
 
 	make_config(c, true, false, 0);
 	check_int(gpv_pci_config_reset_methods(c, sizeof(c), &m), 0);
@@ -36,7 +36,7 @@ TEST(config_flr_and_pm)
 TEST(config_no_soft_reset_means_no_pm_reset)
 {
 	uint8_t c[256];
-	gpv_strv m = { 0 };
+	gpv_strv m = {0};
 
 	make_config(c, false, true, 0);
 	check_int(gpv_pci_config_reset_methods(c, sizeof(c), &m), 0);
@@ -47,7 +47,7 @@ TEST(config_no_soft_reset_means_no_pm_reset)
 TEST(config_capability_loop_terminates)
 {
 	uint8_t c[256];
-	gpv_strv m = { 0 };
+	gpv_strv m = {0};
 
 	make_config(c, true, false, 0x40); /* PCIe points back at PM */
 	check_int(gpv_pci_config_reset_methods(c, sizeof(c), &m), 0);
@@ -58,7 +58,7 @@ TEST(config_capability_loop_terminates)
 TEST(config_truncated)
 {
 	uint8_t c[256];
-	gpv_strv m = { 0 };
+	gpv_strv m = {0};
 
 	make_config(c, true, false, 0);
 	check_int(gpv_pci_config_reset_methods(c, 32, &m), -ENODATA);

@@ -10,8 +10,8 @@ TEST(cpuinfo_intel_vmx)
 				    "model name\t: Intel(R) Xeon(R) Gold 6338\n"
 				    "flags\t\t: fpu vme vmx ept\n\nprocessor\t: 1\n"
 				    "flags\t\t: fpu\n",
-				    &c),
-		  0);
+			  &c),
+		0);
 	check(c.vendor == GPV_CPU_INTEL);
 	check(c.vmx && !c.svm && !c.hypervisor);
 	check_streq(c.model, "Intel(R) Xeon(R) Gold 6338");
@@ -23,10 +23,13 @@ TEST(cpuinfo_amd_svm_and_hygon)
 {
 	struct gpv_cpuinfo c;
 
-	check_int(gpv_cpuinfo_parse("processor : 0\nvendor_id : AuthenticAMD\nflags : svm npt\n", &c), 0);
+	check_int(
+		gpv_cpuinfo_parse("processor : 0\nvendor_id : AuthenticAMD\nflags : svm npt\n", &c),
+		0);
 	check(c.vendor == GPV_CPU_AMD && c.svm && !c.vmx);
 	gpv_cpuinfo_clear(&c);
-	check_int(gpv_cpuinfo_parse("processor : 0\nvendor_id : HygonGenuine\nflags : svm\n", &c), 0);
+	check_int(
+		gpv_cpuinfo_parse("processor : 0\nvendor_id : HygonGenuine\nflags : svm\n", &c), 0);
 	check(c.vendor == GPV_CPU_AMD);
 	gpv_cpuinfo_clear(&c);
 }
@@ -57,8 +60,8 @@ TEST(cmdline_iommu_parameters)
 
 	check_int(gpv_cmdline_parse("BOOT_IMAGE=/vmlinuz root=/dev/sda1 intel_iommu=on,sm_on "
 				    "iommu=pt pcie_acs_override=downstream,multifunction\n",
-				    &c),
-		  0);
+			  &c),
+		0);
 	check_streq(c.intel_iommu, "on,sm_on");
 	check(gpv_option_has(c.intel_iommu, "on"));
 	check(gpv_option_has(c.intel_iommu, "sm_on"));
@@ -74,8 +77,9 @@ TEST(cmdline_last_wins_quotes_and_init_args)
 {
 	struct gpv_cmdline c;
 
-	check_int(gpv_cmdline_parse("amd_iommu=off amd_iommu=on \"iommu=pt\" quiet -- iommu=off\n", &c),
-		  0);
+	check_int(gpv_cmdline_parse(
+			  "amd_iommu=off amd_iommu=on \"iommu=pt\" quiet -- iommu=off\n", &c),
+		0);
 	check_streq(c.amd_iommu, "on");
 	check_streq(c.iommu, "pt");
 	gpv_cmdline_clear(&c);
@@ -85,9 +89,10 @@ TEST(cmdline_vfio_ids)
 {
 	struct gpv_cmdline c;
 
-	check_int(gpv_cmdline_parse("vfio-pci.ids=10DE:1B80,10de:10f0 vfio_pci.ids=1002:67df,bad,,1234:56789",
-				    &c),
-		  0);
+	check_int(gpv_cmdline_parse(
+			  "vfio-pci.ids=10DE:1B80,10de:10f0 vfio_pci.ids=1002:67df,bad,,1234:56789",
+			  &c),
+		0);
 	/* The last occurrence replaces the first. */
 	check_int(c.vfio_pci_ids.n, 1);
 	check_streq(c.vfio_pci_ids.v[0], "1002:67df");
@@ -115,7 +120,8 @@ TEST(cmdline_empty_and_unterminated_quote)
 TEST(uevent_lookup)
 {
 	char *v = NULL;
-	const char *ue = "DRIVER=nvidia\nPCI_CLASS=30000\nPCI_ID=10DE:21C4\nPCI_SLOT_NAME=0000:01:00.0\n";
+	const char *ue =
+		"DRIVER=nvidia\nPCI_CLASS=30000\nPCI_ID=10DE:21C4\nPCI_SLOT_NAME=0000:01:00.0\n";
 
 	check_int(gpv_uevent_get(ue, "DRIVER", &v), 0);
 	check_streq(v, "nvidia");
@@ -134,8 +140,8 @@ TEST(mdev_description_nvidia)
 
 	check_int(gpv_mdev_desc_parse("num_heads=4, frl_config=60, framebuffer=2048M, "
 				      "max_resolution=4096x2160, max_instance=8",
-				      &d),
-		  0);
+			  &d),
+		0);
 	check_int(d.max_instance, 8);
 	check_int(d.framebuffer_mib, 2048);
 	check_int(d.weight, -1);
@@ -152,8 +158,8 @@ TEST(mdev_description_gvtg)
 
 	check_int(gpv_mdev_desc_parse("low_gm_size: 128MB\nhigh_gm_size: 512MB\nfence: 4\n"
 				      "resolution: 1920x1200\nweight: 4\n",
-				      &d),
-		  0);
+			  &d),
+		0);
 	check_int(d.weight, 4);
 	check_int(d.max_instance, -1);
 	check_int(d.framebuffer_mib, -1);

@@ -254,7 +254,9 @@ TEST(mdev_types_and_shares)
 	snprintf(rel, sizeof(rel), "%s/nvidia-222/name", base);
 	tree_file(t, rel, "GRID T4-1B\n");
 	snprintf(rel, sizeof(rel), "%s/nvidia-222/description", base);
-	tree_file(t, rel, "num_heads=4, frl_config=45, framebuffer=1024M, max_resolution=5120x2880, max_instance=16\n");
+	tree_file(t, rel,
+		"num_heads=4, frl_config=45, framebuffer=1024M, max_resolution=5120x2880, "
+		"max_instance=16\n");
 	snprintf(rel, sizeof(rel), "%s/nvidia-222/available_instances", base);
 	tree_file(t, rel, "16\n");
 	snprintf(rel, sizeof(rel), "%s/nvidia-222/device_api", base);
@@ -266,7 +268,8 @@ TEST(mdev_types_and_shares)
 	check_streq(g->dev->mdev_types[0].name, "GRID T4-1B");
 	check_int(g->dev->mdev_types[0].framebuffer_mib, 1024);
 	check_int(g->dev->mdev_types[0].available_instances, 16);
-	check(g->dev->mdev_types[0].share_percent > 6.24 && g->dev->mdev_types[0].share_percent < 6.26);
+	check(g->dev->mdev_types[0].share_percent > 6.24 &&
+		g->dev->mdev_types[0].share_percent < 6.26);
 	gpv_precheck_free(p);
 	tree_free(t);
 }
@@ -435,9 +438,9 @@ TEST(group_link_outside_root_is_noted_not_followed)
 	tree_host(t, "quiet");
 	tree_dev(t, "0000:01:00.0", 0x10de, 0x2204, 0x030000, -1, NULL, 0);
 	tree_link(t, "sys/devices/pci0000:00/0000:01:00.0/iommu_group",
-		  "../../../../../../../../../../tmp");
+		"../../../../../../../../../../tmp");
 	tree_link(t, "sys/kernel/iommu_groups/7/devices/0000:01:00.0",
-		  "../../../../../../../../../../../etc");
+		"../../../../../../../../../../../etc");
 	p = run(t);
 	d = gpv_pci_find(p->pci, "0000:01:00.0");
 	check(d != NULL);
@@ -478,7 +481,7 @@ TEST(nvidia_sriov_vgpu_types_come_from_the_vfs)
 	tree_link(t, "sys/devices/pci0000:00/0000:41:00.4/physfn", "../0000:41:00.0");
 	tree_link(t, "sys/devices/pci0000:00/0000:41:00.0/virtfn0", "../0000:41:00.4");
 	tree_attr(t, "0000:41:00.4", "nvidia/creatable_vgpu_types",
-		  "ID    : vGPU Name\n557   : NVIDIA A100-4C\n558   : NVIDIA A100-5C\n");
+		"ID    : vGPU Name\n557   : NVIDIA A100-4C\n558   : NVIDIA A100-5C\n");
 	p = run(t);
 	check_int(p->n_gpus, 1);
 	g = gpu(p, "0000:41:00.0");

@@ -17,7 +17,8 @@ TEST(resolve_relative_links_inside_root)
 	char *canon = NULL, *s = NULL;
 
 	tree_file(t, "sys/devices/pci0000:00/0000:01:00.0/vendor", "0x10de\n");
-	tree_link(t, "sys/bus/pci/devices/0000:01:00.0", "../../../devices/pci0000:00/0000:01:00.0");
+	tree_link(
+		t, "sys/bus/pci/devices/0000:01:00.0", "../../../devices/pci0000:00/0000:01:00.0");
 	r = open_root(t);
 	check_int(gpv_root_resolve(r, "/sys/bus/pci/devices/0000:01:00.0", &canon), 0);
 	check_streq(canon, "/sys/devices/pci0000:00/0000:01:00.0");
@@ -52,10 +53,10 @@ TEST(link_escaping_root_is_refused)
 	char *canon = NULL;
 
 	tree_link(t, "sys/kernel/iommu_groups/1/devices/0000:01:00.0",
-		  "../../../../../../../../../etc");
+		"../../../../../../../../../etc");
 	r = open_root(t);
 	check_int(gpv_root_resolve(r, "/sys/kernel/iommu_groups/1/devices/0000:01:00.0", &canon),
-		  -EXDEV);
+		-EXDEV);
 	check(canon == NULL);
 	gpv_root_free(r);
 	tree_free(t);
@@ -85,7 +86,8 @@ TEST(recorded_links_are_followed)
 	/* A copy that could not keep symlinks stores the target as a file, no newline. */
 	tree_file(t, "sys/devices/pci0000:00/0000:00:02.0/class", "0x030000\n");
 	tree_file(t, "sys/devices/pci0000:00/0000:00:02.0/driver", "../../../bus/pci/drivers/i915");
-	tree_file(t, "sys/bus/pci/devices/0000:00:02.0", "../../../devices/pci0000:00/0000:00:02.0");
+	tree_file(
+		t, "sys/bus/pci/devices/0000:00:02.0", "../../../devices/pci0000:00/0000:00:02.0");
 	r = open_root(t);
 	check_int(gpv_root_read(r, "/sys/bus/pci/devices/0000:00:02.0/class", 100, &s, NULL), 0);
 	check_streq(s, "0x030000\n");

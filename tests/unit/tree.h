@@ -85,7 +85,7 @@ static inline void tree_free(char *root)
 static inline void tree_host(const char *root, const char *cmdline)
 {
 	tree_file(root, "proc/cpuinfo",
-		  "processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu vmx\n");
+		"processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu vmx\n");
 	tree_file(root, "proc/cmdline", "%s\n", cmdline);
 	tree_file(root, "proc/sys/kernel/osrelease", "6.1.0-test\n");
 	tree_file(root, "dev/kvm", "");
@@ -99,10 +99,10 @@ static inline void tree_host(const char *root, const char *cmdline)
  * means no group; driver NULL means none; header is the config header type.
  */
 static inline void tree_dev(const char *root, const char *addr, unsigned vendor, unsigned device,
-			    unsigned class, int group, const char *driver, int header)
+	unsigned class, int group, const char *driver, int header)
 {
 	char dev[256], rel[512], target[512];
-	unsigned char cfg[64] = { 0 };
+	unsigned char cfg[64] = {0};
 	int fd;
 
 	snprintf(dev, sizeof(dev), "sys/devices/pci0000:00/%s", addr);
@@ -143,7 +143,8 @@ static inline void tree_dev(const char *root, const char *addr, unsigned vendor,
 }
 
 /* Writes an attribute of a device made with tree_dev(). */
-static inline void tree_attr(const char *root, const char *addr, const char *name, const char *value)
+static inline void tree_attr(
+	const char *root, const char *addr, const char *name, const char *value)
 {
 	char rel[512];
 
