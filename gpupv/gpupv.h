@@ -20,10 +20,31 @@ struct gpv_opts {
 	bool json;
 	bool color;
 	int verbose;
+	bool dry_run, force, recover, no_wait;
 };
+
+struct gpv_root;
+struct gpv_plan;
+struct gpv_refusal;
+struct gpv_binding;
+
+/* Opens the root and, when ret_p is not NULL, runs precheck over it (gpupv/main.c). Prints
+ * its own errors. */
+int gpv_open_machine(const struct gpv_opts *o, struct gpv_root **ret_root,
+	struct gpv_precheck **ret_p);
+
+/* Commands that change the host, in gpupv/cmd-bind.c. */
+int gpv_cmd_bind(const struct gpv_opts *o, int argc, char **argv);
+int gpv_cmd_unbind(const struct gpv_opts *o, int argc, char **argv);
+int gpv_cmd_status(const struct gpv_opts *o, int argc, char **argv);
 
 /* Output, in gpupv/output-text.c and gpupv/output-json.c (the one file that uses json-c). */
 void gpv_print_precheck_text(FILE *f, const struct gpv_precheck *p, bool color);
 int gpv_print_precheck_json(FILE *f, const struct gpv_precheck *p);
 void gpv_print_list_text(FILE *f, const struct gpv_precheck *p, bool color);
 int gpv_print_list_json(FILE *f, const struct gpv_precheck *p);
+int gpv_print_plan_json(FILE *f, const char *command, const char *gpu, const struct gpv_plan *plan,
+	bool dry_run, int err, size_t failed_step);
+int gpv_print_refusal_json(FILE *f, const char *command, const char *gpu,
+	const struct gpv_refusal *r);
+int gpv_print_status_json(FILE *f, struct gpv_root *root, const struct gpv_binding *all, size_t n);

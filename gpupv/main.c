@@ -12,10 +12,19 @@
 #include "lib/pci.h"
 #include "lib/root.h"
 
+/* Options only some commands take. */
+enum {
+	OPT_DRY_RUN = 1 << 0,
+	OPT_FORCE = 1 << 1,
+	OPT_RECOVER = 1 << 2,
+	OPT_NO_WAIT = 1 << 3,
+};
+
 struct command {
 	const char *name;
 	int (*fn)(const struct gpv_opts *o, int argc, char **argv);
 	const char *summary;
+	unsigned opts;
 };
 
 static void log_stderr(void *data, int level, const char *fmt, va_list ap)
@@ -65,7 +74,8 @@ static int open_root(const struct gpv_opts *o, struct gpv_root **ret)
 	return 0;
 }
 
-static int run_precheck(const struct gpv_opts *o, struct gpv_precheck **ret)
+int gpv_open_machine(const struct gpv_opts *o, struct gpv_root **ret_root,
+	struct gpv_precheck **ret_p)
 {
 	struct gpv_root *root = NULL;
 	struct gpv_pci_names *names = NULL;
@@ -73,15 +83,26 @@ static int run_precheck(const struct gpv_opts *o, struct gpv_precheck **ret)
 
 	if (r < 0)
 		return r;
-	r = gpv_pci_names_new(root, getenv("GPUPV_PCI_IDS"), &names);
-	if (r < 0)
-		gpv_debug("no device names: %s", strerror(-r));
-	r = gpv_precheck_run(root, names, ret);
-	if (r < 0)
-		error("cannot examine the machine in '%s': %s", gpv_root_dir(root), strerror(-r));
-	gpv_pci_names_free(names);
-	gpv_root_free(root);
+	if (ret_p) {
+		r = gpv_pci_names_new(root, getenv("GPUPV_PCI_IDS"), &names);
+		if (r < 0)
+			gpv_debug("no device names: %s", strerror(-r));
+		r = gpv_precheck_run(root, names, ret_p);
+		if (r < 0)
+			error("cannot examine the machine in '%s': %s", gpv_root_dir(root),
+				strerror(-r));
+		gpv_pci_names_free(names);
+	}
+	if (r < 0 || !ret_root)
+		gpv_root_free(root);
+	else
+		*ret_root = root;
 	return r;
+}
+
+static int run_precheck(const struct gpv_opts *o, struct gpv_precheck **ret)
+{
+	return gpv_open_machine(o, NULL, ret);
 }
 
 static int no_operands(const char *cmd, int argc, char **argv)
@@ -132,9 +153,14 @@ static int cmd_help(const struct gpv_opts *o, int argc, char **argv);
 
 static const struct command commands[] = {
 	{"precheck", cmd_precheck,
-		"check whether this host can pass a GPU to a VM, and how to fix it"},
-	{"list", cmd_list, "list the GPUs with their IOMMU group and partitioning modes"},
-	{"help", cmd_help, "show this help, or a command's help"},
+		"check whether this host can pass a GPU to a VM, and how to fix it", 0},
+	{"list", cmd_list, "list the GPUs with their IOMMU group and partitioning modes", 0},
+	{"bind", gpv_cmd_bind, "move a GPU and its IOMMU groups to vfio-pci",
+		OPT_DRY_RUN | OPT_FORCE | OPT_NO_WAIT},
+	{"unbind", gpv_cmd_unbind, "give a GPU back to the drivers it had (--recover: after a crash)",
+		OPT_DRY_RUN | OPT_RECOVER | OPT_NO_WAIT},
+	{"status", gpv_cmd_status, "what gpupv has bound, and whether each group is viable", 0},
+	{"help", cmd_help, "show this help, or a command's help", 0},
 };
 
 static const char *const command_help[] = {
@@ -147,22 +173,47 @@ static const char *const command_help[] = {
 	"Usage: gpupv list [--root DIR] [--json] [--no-color] [-v]\n\nLists the GPUs: index, "
 	"address, driver, IOMMU group, whether the group is\nisolated, partitioning modes and "
 	"name.\n",
+	"Usage: gpupv bind GPU [--dry-run] [--force] [--no-wait] [--json] [--root DIR]\n\n"
+	"Moves the GPU (an address such as 0000:01:00.0 or 01:00.0, or its index in\n"
+	"'gpupv list'), its functions and every other non-bridge device of their IOMMU\n"
+	"groups to vfio-pci, then asks the kernel whether each group is viable. A journal\n"
+	"under /run/gpupv is written before any change; a failure puts every device back.\n"
+	"Refuses a group the host uses, a GPU with open DRM clients, and the host's only\n"
+	"display (unless --force).\n\n"
+	"Exit status: 0 done, 1 error (the host is as it was), 2 usage, 4 refused.\n",
+	"Usage: gpupv unbind GPU [--dry-run] [--no-wait] [--json] [--root DIR]\n"
+	"       gpupv unbind --recover [--dry-run]\n\n"
+	"Gives each device gpupv bound back to the driver it had before, and touches\n"
+	"nothing gpupv did not change. --recover puts back every device of an unfinished\n"
+	"bind or unbind (after a crash or a kill).\n",
+	"Usage: gpupv status [--json] [--root DIR]\n\n"
+	"What gpupv has bound, since when, the driver each device returns to, and\n"
+	"whether each IOMMU group is viable now.\n",
 	"Usage: gpupv help [COMMAND]\n",
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: gpupv [OPTIONS] COMMAND [ARGS]\n\nGive virtual machines on a Linux/KVM "
-		   "host a whole GPU or a share of one.\n\nCommands:\n");
+	fputs("Usage: gpupv [OPTIONS] COMMAND [ARGS]\n\n"
+	      "Give virtual machines on a Linux/KVM host a whole GPU or a share of one.\n\n"
+	      "Commands:\n",
+		f);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\nOptions (before or after the command):\n  -r, --root DIR   read the machine "
-		   "recorded in DIR instead of this one\n                   (also GPUPV_ROOT)\n  "
-		   "-j, --json       print one JSON object instead of text\n      --no-color   "
-		   "never colour the output (also NO_COLOR)\n  -v, --verbose    log each "
-		   "decision to standard error\n  -h, --help       show this help ('gpupv "
-		   "COMMAND --help' for a command)\n  -V, --version    show the version\n\nSee "
-		   "gpupv(1) and gpupv-precheck(1).\n");
+	fputs("\nOptions (before or after the command):\n"
+	      "  -r, --root DIR   read the machine recorded in DIR instead of this one\n"
+	      "                   (also GPUPV_ROOT)\n"
+	      "  -j, --json       print one JSON object instead of text\n"
+	      "      --no-color   never colour the output (also NO_COLOR)\n"
+	      "  -v, --verbose    log each decision to standard error\n"
+	      "  -n, --dry-run    bind, unbind: print the planned changes, make none\n"
+	      "  -f, --force      bind: take the host's only display\n"
+	      "      --recover    unbind: put back what an interrupted gpupv left\n"
+	      "      --no-wait    bind, unbind: fail instead of waiting for another gpupv\n"
+	      "  -h, --help       show this help ('gpupv COMMAND --help' for a command)\n"
+	      "  -V, --version    show the version\n"
+	      "\nSee gpupv(1), gpupv-precheck(1) and gpupv-list(1).\n",
+		f);
 }
 
 static const struct command *find_command(const char *name)
@@ -204,8 +255,22 @@ int main(int argc, char **argv)
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
+		{"dry-run", no_argument, NULL, 'n'},
+		{"force", no_argument, NULL, 'f'},
+		{"recover", no_argument, NULL, 'R'},
+		{"no-wait", no_argument, NULL, 'W'},
 		{},
 	};
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} cmd_opts[] = {
+		{OPT_DRY_RUN, "--dry-run"},
+		{OPT_FORCE, "--force"},
+		{OPT_RECOVER, "--recover"},
+		{OPT_NO_WAIT, "--no-wait"},
+	};
+	unsigned given = 0;
 	struct gpv_opts o = {.root = getenv("GPUPV_ROOT")};
 	const struct command *cmd = NULL;
 	bool help = false, no_color = false;
@@ -214,8 +279,24 @@ int main(int argc, char **argv)
 	if (o.root && !*o.root)
 		o.root = NULL;
 	/* GNU getopt permutes: options are accepted before or after the command. */
-	while ((c = getopt_long(argc, argv, "r:jvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:jvhVnf", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'n':
+			o.dry_run = true;
+			given |= OPT_DRY_RUN;
+			break;
+		case 'f':
+			o.force = true;
+			given |= OPT_FORCE;
+			break;
+		case 'R':
+			o.recover = true;
+			given |= OPT_RECOVER;
+			break;
+		case 'W':
+			o.no_wait = true;
+			given |= OPT_NO_WAIT;
+			break;
 		case 'r':
 			o.root = optarg;
 			break;
@@ -257,6 +338,12 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return GPV_EXIT_USAGE;
 	}
+	for (size_t i = 0; i < sizeof(cmd_opts) / sizeof(cmd_opts[0]); i++)
+		if ((given & cmd_opts[i].bit) && !(cmd->opts & cmd_opts[i].bit)) {
+			error("%s: %s does not apply; see 'gpupv %s --help'", cmd->name,
+				cmd_opts[i].name, cmd->name);
+			return GPV_EXIT_USAGE;
+		}
 	o.color = !no_color && !(getenv("NO_COLOR") && *getenv("NO_COLOR")) &&
 		  isatty(STDOUT_FILENO) && !(getenv("TERM") && strcmp(getenv("TERM"), "dumb") == 0);
 	gpv_log_set(log_stderr, NULL, o.verbose ? GPV_LOG_DEBUG : GPV_LOG_WARNING);

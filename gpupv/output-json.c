@@ -6,7 +6,11 @@
 
 #include <json-c/json.h>
 
+#include <fcntl.h>
+
 #include "gpupv/gpupv.h"
+#include "lib/vfio.h"
+#include "probes/bind.h"
 
 static json_object *jstr(const char *s)
 {
@@ -233,5 +237,128 @@ int gpv_print_list_json(FILE *f, const struct gpv_precheck *p)
 		json_object_array_add(gpus, go);
 	}
 	add(o, "gpus", gpus);
+	return emit(f, o);
+}
+
+static json_object *binding_devs_json(const struct gpv_binding *b)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < b->n_devs; i++) {
+		json_object *d = json_object_new_object();
+
+		add(d, "address", jstr(b->devs[i].addr));
+		add(d, "group", json_object_new_int(b->devs[i].group));
+		add(d, "original_driver", jstr(b->devs[i].orig_driver));
+		add(d, "original_override", jstr(b->devs[i].orig_override));
+		json_object_array_add(a, d);
+	}
+	return a;
+}
+
+int gpv_print_plan_json(FILE *f, const char *command, const char *gpu, const struct gpv_plan *plan,
+	bool dry_run, int err, size_t failed_step)
+{
+	json_object *o = json_object_new_object(), *steps = json_object_new_array();
+
+	if (!o || !steps)
+		return -ENOMEM;
+	add(o, "schema", jstr("gpupv.bind/1"));
+	add(o, "command", jstr(command));
+	add(o, "gpu", jstr(gpu));
+	add(o, "dry_run", json_object_new_boolean(dry_run));
+	add(o, "result", jstr(err < 0 ? "failed"
+			      : !plan || !plan->binding.n_devs ? "nothing-to-do"
+			      : dry_run			       ? "planned"
+			      : streq(command, "bind")	       ? "bound"
+							       : "unbound"));
+	add(o, "devices", plan ? binding_devs_json(&plan->binding) : json_object_new_array());
+	for (size_t i = 0; plan && i < plan->n_steps; i++) {
+		const struct gpv_step *s = &plan->steps[i];
+		json_object *so = json_object_new_object();
+
+		add(so, "action", jstr(gpv_step_kind_str(s->kind)));
+		add(so, "path", jstr(s->path));
+		add(so, "value", jstr(s->value));
+		add(so, "address", s->addr[0] ? jstr(s->addr) : NULL);
+		add(so, "group", s->group >= 0 ? json_object_new_int(s->group) : NULL);
+		json_object_array_add(steps, so);
+	}
+	add(o, "steps", steps);
+	add(o, "warnings", plan ? jstrv(&plan->warnings) : json_object_new_array());
+	if (err < 0) {
+		json_object *e = json_object_new_object();
+
+		add(e, "step", json_object_new_int((int)failed_step + 1));
+		add(e, "message", jstr(strerror(-err)));
+		add(e, "rolled_back", json_object_new_boolean(plan && plan->rollback));
+		add(o, "error", e);
+	} else {
+		add(o, "error", NULL);
+	}
+	return emit(f, o);
+}
+
+int gpv_print_refusal_json(FILE *f, const char *command, const char *gpu,
+	const struct gpv_refusal *r)
+{
+	json_object *o = json_object_new_object(), *e = json_object_new_object();
+
+	if (!o || !e)
+		return -ENOMEM;
+	add(o, "schema", jstr("gpupv.bind/1"));
+	add(o, "command", jstr(command));
+	add(o, "gpu", jstr(gpu));
+	add(o, "result", jstr("refused"));
+	add(e, "code", jstr(r->code));
+	add(e, "message", jstr(r->message));
+	add(e, "fix", jstr(r->fix));
+	add(o, "refusal", e);
+	return emit(f, o);
+}
+
+int gpv_print_status_json(FILE *f, struct gpv_root *root, const struct gpv_binding *all, size_t n)
+{
+	json_object *o = json_object_new_object(), *a = json_object_new_array();
+
+	if (!o || !a)
+		return -ENOMEM;
+	add(o, "schema", jstr("gpupv.status/1"));
+	for (size_t i = 0; i < n; i++) {
+		json_object *b = json_object_new_object(), *devs = binding_devs_json(&all[i]),
+			    *groups = json_object_new_array();
+
+		add(b, "gpu", jstr(all[i].gpu));
+		add(b, "state", jstr(gpv_binding_state_str(all[i].state)));
+		add(b, "since", json_object_new_int64(all[i].since));
+		for (size_t j = 0; j < all[i].n_devs; j++) {
+			json_object *d = json_object_array_get_idx(devs, j);
+			_cleanup_close_ int fd = -1;
+			_cleanup_free_ char *cur = NULL;
+			char path[64];
+			bool seen = false;
+
+			snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", all[i].devs[j].addr);
+			fd = gpv_root_open(root, path, O_RDONLY | O_DIRECTORY);
+			if (fd >= 0)
+				(void)gpv_readlink_base_at(fd, "driver", &cur);
+			add(d, "driver", jstr(cur));
+			for (size_t k = 0; k < j; k++)
+				seen |= all[i].devs[k].group == all[i].devs[j].group;
+			if (!seen) {
+				json_object *g = json_object_new_object();
+				int v = gpv_vfio_group_viable(root, all[i].devs[j].group);
+
+				add(g, "group", json_object_new_int(all[i].devs[j].group));
+				add(g, "viable", v >= 0 ? json_object_new_boolean(v) : NULL);
+				add(g, "in_use", json_object_new_boolean(v == -EBUSY));
+				json_object_array_add(groups, g);
+			}
+		}
+		add(b, "devices", devs);
+		add(b, "groups", groups);
+		json_object_array_add(a, b);
+	}
+	add(o, "bindings", a);
 	return emit(f, o);
 }

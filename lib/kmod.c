@@ -185,3 +185,36 @@ out:
 		free(conf[i]);
 	return r;
 }
+
+int gpv_kmod_load(struct gpv_root *root, const char *name)
+{
+	struct kmod_ctx *ctx;
+	struct kmod_list *list = NULL, *it;
+	int r;
+
+	if (!gpv_root_is_host(root))
+		return -EOPNOTSUPP;
+	ctx = kmod_new(NULL, NULL);
+	if (!ctx)
+		return -ENOMEM;
+	kmod_set_log_fn(ctx, kmod_log_fn, NULL);
+	r = kmod_module_new_from_lookup(ctx, name, &list);
+	if (r == 0 && !list)
+		r = -ENOENT;
+	kmod_list_foreach(it, list) {
+		struct kmod_module *mod = kmod_module_get_module(it);
+
+		if (r == 0) {
+			r = kmod_module_probe_insert_module(mod, KMOD_PROBE_APPLY_BLACKLIST, NULL,
+				NULL, NULL, NULL);
+			/* A positive answer names the filter that stopped it: the blacklist. */
+			if (r > 0)
+				r = -EPERM;
+			gpv_debug("load %s: %s", kmod_module_get_name(mod), r < 0 ? strerror(-r) : "ok");
+		}
+		kmod_module_unref(mod);
+	}
+	kmod_module_unref_list(list);
+	kmod_unref(ctx);
+	return r;
+}

@@ -28,3 +28,7 @@ struct gpv_kmod_info {
  */
 int gpv_kmod_lookup(struct gpv_root *root, const char *name, struct gpv_kmod_info *ret);
 void gpv_kmod_info_clear(struct gpv_kmod_info *info);
+
+/* Loads a module and its dependencies on the live host, as modprobe would (blacklist
+ * respected: -EPERM). -EOPNOTSUPP for a recorded machine, where nothing can be loaded. */
+int gpv_kmod_load(struct gpv_root *root, const char *name);

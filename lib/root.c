@@ -502,3 +502,164 @@ void gpv_names_free(char **names)
 		free(*p);
 	free(names);
 }
+
+int gpv_root_write(struct gpv_root *root, const char *path, const char *value)
+{
+	_cleanup_close_ int fd = gpv_root_open(root, path, O_WRONLY | O_TRUNC);
+	size_t len = strlen(value);
+	ssize_t n;
+
+	if (fd < 0)
+		return fd;
+	/* A sysfs store method sees exactly one write: no retries of partial writes. */
+	n = write(fd, value, len);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+/* Splits path into its resolved parent (canonical, inside the root) and its last name. */
+static int resolve_parent(struct gpv_root *root, const char *path, char **ret_parent,
+	const char **ret_name)
+{
+	_cleanup_free_ char *dir = strdup(path);
+	char *slash;
+	int r;
+
+	if (!dir)
+		return -ENOMEM;
+	while (strlen(dir) > 1 && dir[strlen(dir) - 1] == '/')
+		dir[strlen(dir) - 1] = '\0';
+	slash = strrchr(dir, '/');
+	if (!slash || !slash[1] || streq(slash + 1, ".") || streq(slash + 1, ".."))
+		return -EINVAL;
+	*ret_name = path + (slash - dir) + 1;
+	*slash = '\0';
+	r = gpv_root_resolve(root, *dir ? dir : "/", ret_parent);
+	return r;
+}
+
+/* The path openat() wants for name in a canonical parent: relative to the root's fd. */
+static int at_path(const char *parent, const char *name, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%s%s%s", parent + 1, parent[1] ? "/" : "", name);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+int gpv_root_mkdir_p(struct gpv_root *root, const char *path, mode_t mode)
+{
+	_cleanup_free_ char *parent = NULL, *canon = NULL;
+	char buf[PATH_MAX];
+	const char *name;
+	int r = gpv_root_resolve(root, path, &canon);
+
+	if (r == 0)
+		return 0;
+	if (r != -ENOENT)
+		return r;
+	r = resolve_parent(root, path, &parent, &name);
+	if (r == -ENOENT) {
+		/* Make the parent first, then come back for this one. */
+		_cleanup_free_ char *up = strndup(path, (size_t)(name - path));
+
+		if (!up)
+			return -ENOMEM;
+		r = gpv_root_mkdir_p(root, up, mode);
+		if (r < 0)
+			return r;
+		free(parent);
+		parent = NULL;
+		r = resolve_parent(root, path, &parent, &name);
+	}
+	if (r < 0)
+		return r;
+	r = at_path(parent, name, buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	if (mkdirat(root->fd, buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int gpv_root_replace(struct gpv_root *root, const char *path, const char *content)
+{
+	_cleanup_free_ char *parent = NULL;
+	char buf[PATH_MAX], tmp[PATH_MAX + 8];
+	const char *name;
+	size_t len = strlen(content), done = 0;
+	int fd, r;
+
+	r = resolve_parent(root, path, &parent, &name);
+	if (r < 0)
+		return r;
+	r = at_path(parent, name, buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", buf);
+	fd = openat(root->fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -errno;
+	while (done < len) {
+		ssize_t n = write(fd, content + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EIO;
+			close(fd);
+			unlinkat(root->fd, tmp, 0);
+			return r;
+		}
+		done += (size_t)n;
+	}
+	/* The journal must be on disk before the change it announces is made. */
+	if (fsync(fd) < 0) {
+		r = -errno;
+		close(fd);
+		unlinkat(root->fd, tmp, 0);
+		return r;
+	}
+	close(fd);
+	if (renameat(root->fd, tmp, root->fd, buf) < 0) {
+		r = -errno;
+		unlinkat(root->fd, tmp, 0);
+		return r;
+	}
+	return 0;
+}
+
+int gpv_root_unlink(struct gpv_root *root, const char *path)
+{
+	_cleanup_free_ char *parent = NULL;
+	char buf[PATH_MAX];
+	const char *name;
+	int r = resolve_parent(root, path, &parent, &name);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	r = at_path(parent, name, buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	if (unlinkat(root->fd, buf, 0) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int gpv_root_open_create(struct gpv_root *root, const char *path, int flags, mode_t mode)
+{
+	_cleanup_free_ char *parent = NULL;
+	char buf[PATH_MAX];
+	const char *name;
+	int fd, r = resolve_parent(root, path, &parent, &name);
+
+	if (r < 0)
+		return r;
+	r = at_path(parent, name, buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	fd = openat(root->fd, buf, flags | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode);
+	return fd < 0 ? -errno : fd;
+}

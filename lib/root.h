@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /*
  * The sysroot: every read of the host's /sys, /proc, /dev, /lib/modules and /etc goes through
@@ -59,3 +60,19 @@ bool gpv_exists_at(int dirfd, const char *name);
 int gpv_root_list(struct gpv_root *root, const char *path, char ***ret, size_t *ret_n);
 int gpv_list_at(int dirfd, const char *name, char ***ret, size_t *ret_n);
 void gpv_names_free(char **names);
+
+/*
+ * Writing: only the commands that change the host use these, always inside the root. The
+ * path is resolved like a read; the last component is never followed.
+ */
+
+/* Writes value to an existing file (a sysfs attribute) in one write(2), as the kernel wants. */
+int gpv_root_write(struct gpv_root *root, const char *path, const char *value);
+/* Creates path and its missing parents as directories. */
+int gpv_root_mkdir_p(struct gpv_root *root, const char *path, mode_t mode);
+/* Replaces a file's content atomically (a temporary file, fsync, rename). */
+int gpv_root_replace(struct gpv_root *root, const char *path, const char *content);
+/* Removes a file; a missing one is not an error. */
+int gpv_root_unlink(struct gpv_root *root, const char *path);
+/* Opens (creating it if needed) a regular file inside the root; its parent must exist. */
+int gpv_root_open_create(struct gpv_root *root, const char *path, int flags, mode_t mode);

@@ -1,0 +1,933 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <time.h>
+
+#include "lib/kmod.h"
+#include "lib/log.h"
+#include "lib/udev.h"
+#include "lib/vfio.h"
+#include "probes/bind.h"
+
+#define BINDINGS_DIR "/run/gpupv/bindings"
+#define WAIT_MS 5000
+
+const char *gpv_binding_state_str(enum gpv_binding_state s)
+{
+	static const char *const names[] = { "binding", "bound", "unbinding" };
+
+	return names[s];
+}
+
+const char *gpv_step_kind_str(enum gpv_step_kind k)
+{
+	static const char *const names[] = { "load-module", "journal", "write", "wait-driver",
+		"wait-vfio", "check-viable", "remove-journal" };
+
+	return names[k];
+}
+
+void gpv_binding_clear(struct gpv_binding *b)
+{
+	for (size_t i = 0; i < b->n_devs; i++) {
+		free(b->devs[i].orig_driver);
+		free(b->devs[i].orig_override);
+	}
+	free(b->devs);
+	*b = (struct gpv_binding){ 0 };
+}
+
+void gpv_refusal_clear(struct gpv_refusal *r)
+{
+	free(r->message);
+	free(r->fix);
+	*r = (struct gpv_refusal){ 0 };
+}
+
+static int refuse(struct gpv_refusal *r, int err, const char *code, char *message, char *fix)
+{
+	r->code = code;
+	r->message = message;
+	r->fix = fix;
+	return message ? err : -ENOMEM;
+}
+
+/* Journal ----------------------------------------------------------------------------- */
+
+int gpv_binding_format(const struct gpv_binding *b, char **ret)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	if (!f)
+		return -ENOMEM;
+	fprintf(f, "# gpupv binding journal: 'gpupv unbind --recover' reads it; do not edit\n");
+	fprintf(f, "gpu %s\nstate %s\nsince %lld\n", b->gpu, gpv_binding_state_str(b->state),
+		b->since);
+	for (size_t i = 0; i < b->n_devs; i++)
+		fprintf(f, "device %s group %d driver %s override %s\n", b->devs[i].addr,
+			b->devs[i].group, b->devs[i].orig_driver ? b->devs[i].orig_driver : "-",
+			b->devs[i].orig_override ? b->devs[i].orig_override : "-");
+	if (fclose(f) != 0) {
+		free(out);
+		return -ENOMEM;
+	}
+	*ret = out;
+	return 0;
+}
+
+/* A driver or override name: printable, no spaces, no slashes. */
+static bool good_name(const char *s)
+{
+	if (!*s || strlen(s) > 64)
+		return false;
+	for (; *s; s++)
+		if (!isgraph((unsigned char)*s) || *s == '/')
+			return false;
+	return true;
+}
+
+int gpv_binding_parse(const char *text, struct gpv_binding *ret, int *ret_line)
+{
+	struct gpv_binding b = { .state = -1 };
+	bool have_gpu = false;
+	int line = 0, r = 0;
+
+	for (const char *p = text; *p && r == 0;) {
+		size_t n = strcspn(p, "\n");
+		char buf[512], addr[32], drv[80], ov[80], state[32];
+		long long since;
+		int group;
+
+		line++;
+		if (n >= sizeof(buf)) {
+			r = -EINVAL;
+			break;
+		}
+		memcpy(buf, p, n);
+		buf[n] = '\0';
+		p += n + (p[n] == '\n');
+		if (!*buf || *buf == '#')
+			continue;
+		if (sscanf(buf, "gpu %31s", addr) == 1 && gpv_pci_addr_valid(addr) && !have_gpu) {
+			memcpy(b.gpu, addr, 13);
+			have_gpu = true;
+		} else if (sscanf(buf, "state %31s", state) == 1) {
+			b.state = streq(state, "binding") ? GPV_BINDING_BINDING
+				: streq(state, "bound")   ? GPV_BINDING_BOUND
+				: streq(state, "unbinding") ? GPV_BINDING_UNBINDING
+							      : -1;
+			if ((int)b.state < 0)
+				r = -EINVAL;
+		} else if (sscanf(buf, "since %lld", &since) == 1) {
+			b.since = since;
+		} else if (sscanf(buf, "device %31s group %d driver %79s override %79s", addr, &group,
+				   drv, ov) == 4 &&
+			gpv_pci_addr_valid(addr) && group >= 0 && good_name(drv) && good_name(ov)) {
+			struct gpv_bind_dev *nd = realloc(b.devs, (b.n_devs + 1) * sizeof(*nd));
+
+			if (!nd) {
+				r = -ENOMEM;
+				break;
+			}
+			b.devs = nd;
+			nd = &b.devs[b.n_devs++];
+			*nd = (struct gpv_bind_dev){ .group = group };
+			memcpy(nd->addr, addr, 13);
+			nd->orig_driver = streq(drv, "-") ? NULL : strdup(drv);
+			nd->orig_override = streq(ov, "-") ? NULL : strdup(ov);
+			if ((!streq(drv, "-") && !nd->orig_driver) ||
+				(!streq(ov, "-") && !nd->orig_override))
+				r = -ENOMEM;
+		} else {
+			r = -EINVAL;
+		}
+	}
+	if (r == 0 && (!have_gpu || (int)b.state < 0))
+		r = -EINVAL;
+	if (r < 0) {
+		if (ret_line)
+			*ret_line = line;
+		gpv_binding_clear(&b);
+		return r;
+	}
+	*ret = b;
+	return 0;
+}
+
+static int journal_path(const char *gpu, char **ret)
+{
+	return gpv_asprintf(ret, BINDINGS_DIR "/%s", gpu);
+}
+
+static int journal_write(struct gpv_root *root, struct gpv_binding *b)
+{
+	_cleanup_free_ char *path = NULL, *text = NULL;
+	int r;
+
+	if ((r = journal_path(b->gpu, &path)) < 0 || (r = gpv_binding_format(b, &text)) < 0)
+		return r;
+	r = gpv_root_mkdir_p(root, BINDINGS_DIR, 0755);
+	if (r < 0)
+		return r;
+	return gpv_root_replace(root, path, text);
+}
+
+static int journal_remove(struct gpv_root *root, const char *gpu)
+{
+	_cleanup_free_ char *path = NULL;
+	int r = journal_path(gpu, &path);
+
+	return r < 0 ? r : gpv_root_unlink(root, path);
+}
+
+static int journal_read(struct gpv_root *root, const char *gpu, struct gpv_binding *ret)
+{
+	_cleanup_free_ char *path = NULL, *text = NULL;
+	int r, line = 0;
+
+	if ((r = journal_path(gpu, &path)) < 0)
+		return r;
+	r = gpv_root_read(root, path, 1024 * 1024, &text, NULL);
+	if (r < 0)
+		return r;
+	r = gpv_binding_parse(text, ret, &line);
+	if (r < 0)
+		gpv_log(GPV_LOG_WARNING, "%s: line %d: not a gpupv journal", path, line);
+	return r;
+}
+
+static int cmp_binding(const void *a, const void *b)
+{
+	return strcmp(((const struct gpv_binding *)a)->gpu, ((const struct gpv_binding *)b)->gpu);
+}
+
+int gpv_bindings_load(struct gpv_root *root, struct gpv_binding **ret, size_t *ret_n)
+{
+	struct gpv_binding *all = NULL;
+	char **names = NULL;
+	size_t n = 0, count = 0;
+	int r = gpv_root_list(root, BINDINGS_DIR, &names, &n);
+
+	if (r == -ENOENT) {
+		*ret = NULL;
+		*ret_n = 0;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	all = calloc(n ? n : 1, sizeof(*all));
+	if (!all) {
+		gpv_names_free(names);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!gpv_pci_addr_valid(names[i]))
+			continue; /* a temporary file, or something that is not ours */
+		r = journal_read(root, names[i], &all[count]);
+		if (r == -ENOMEM)
+			break;
+		if (r == 0)
+			count++;
+		r = 0;
+	}
+	gpv_names_free(names);
+	if (r < 0) {
+		gpv_bindings_free(all, count);
+		return r;
+	}
+	qsort(all, count, sizeof(*all), cmp_binding);
+	*ret = all;
+	*ret_n = count;
+	return 0;
+}
+
+void gpv_bindings_free(struct gpv_binding *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		gpv_binding_clear(&b[i]);
+	free(b);
+}
+
+/* Live state ------------------------------------------------------------------------- */
+
+static int dev_driver(struct gpv_root *root, const char *addr, char **ret)
+{
+	_cleanup_close_ int fd = -1;
+	char path[64];
+	int r;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", addr);
+	fd = gpv_root_open(root, path, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return fd;
+	r = gpv_readlink_base_at(fd, "driver", ret);
+	if (r == -ENOENT) {
+		*ret = NULL;
+		return 0;
+	}
+	return r;
+}
+
+/* The kernel shows an unset override as "(null)". */
+static int dev_override(struct gpv_root *root, const char *addr, char **ret)
+{
+	_cleanup_close_ int fd = -1;
+	char path[64];
+	char *s = NULL;
+	int r;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", addr);
+	fd = gpv_root_open(root, path, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return fd;
+	r = gpv_read_attr_at(fd, "driver_override", &s);
+	if (r == -ENOENT || (r == 0 && (!*s || streq(s, "(null)")))) {
+		free(s);
+		*ret = NULL;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	*ret = s;
+	return 0;
+}
+
+/* Plans ------------------------------------------------------------------------------ */
+
+struct gpv_plan *gpv_plan_free(struct gpv_plan *plan)
+{
+	if (!plan)
+		return NULL;
+	for (size_t i = 0; i < plan->n_steps; i++) {
+		free(plan->steps[i].path);
+		free(plan->steps[i].value);
+	}
+	free(plan->steps);
+	gpv_binding_clear(&plan->binding);
+	gpv_strv_clear(&plan->warnings);
+	free(plan);
+	return NULL;
+}
+
+static int add_step(struct gpv_plan *plan, enum gpv_step_kind kind, const char *addr, int group,
+	char *path, char *value)
+{
+	struct gpv_step *ns = realloc(plan->steps, (plan->n_steps + 1) * sizeof(*ns));
+
+	if (!ns) {
+		free(path);
+		free(value);
+		return -ENOMEM;
+	}
+	plan->steps = ns;
+	ns = &ns[plan->n_steps++];
+	*ns = (struct gpv_step){ .kind = kind, .group = group, .path = path, .value = value };
+	if (addr)
+		memcpy(ns->addr, addr, 13);
+	return 0;
+}
+
+static int add_write(struct gpv_plan *plan, const char *addr, char *path, const char *value)
+{
+	char *v = strdup(value);
+
+	if (!path || !v) {
+		free(path);
+		free(v);
+		return -ENOMEM;
+	}
+	return add_step(plan, GPV_STEP_WRITE, addr, -1, path, v);
+}
+
+static int add_journal(struct gpv_plan *plan, enum gpv_binding_state state)
+{
+	char *path = NULL, *v = strdup(gpv_binding_state_str(state));
+
+	if (!v || journal_path(plan->binding.gpu, &path) < 0) {
+		free(v);
+		return -ENOMEM;
+	}
+	return add_step(plan, GPV_STEP_JOURNAL, NULL, -1, path, v);
+}
+
+/* The steps that move one device to vfio-pci: libvirt's virPCIDeviceBindToStub(). */
+static int plan_to_vfio(struct gpv_plan *plan, const struct gpv_bind_dev *d)
+{
+	int r;
+
+	r = add_write(plan, d->addr,
+		gpv_strf("/sys/bus/pci/devices/%s/driver_override", d->addr), "vfio-pci");
+	if (r == 0 && d->orig_driver)
+		r = add_write(plan, d->addr,
+			gpv_strf("/sys/bus/pci/drivers/%s/unbind", d->orig_driver), d->addr);
+	if (r == 0)
+		r = add_write(plan, d->addr, strdup("/sys/bus/pci/drivers_probe"), d->addr);
+	if (r == 0) {
+		char *v = strdup("vfio-pci");
+
+		r = v ? add_step(plan, GPV_STEP_WAIT_DRIVER, d->addr, d->group, NULL, v) : -ENOMEM;
+	}
+	return r;
+}
+
+/* The steps that give one device back, from where it is now: libvirt's
+ * virPCIDeviceUnbindFromStub(), but to the driver it had rather than whatever probes. */
+static int plan_restore(struct gpv_root *root, struct gpv_plan *plan, const struct gpv_bind_dev *d)
+{
+	_cleanup_free_ char *cur = NULL, *ov = NULL;
+	int r;
+
+	if ((r = dev_driver(root, d->addr, &cur)) < 0 || (r = dev_override(root, d->addr, &ov)) < 0)
+		return r;
+	if (!streq_ptr(ov, d->orig_override) &&
+		(r = add_write(plan, d->addr,
+			 gpv_strf("/sys/bus/pci/devices/%s/driver_override", d->addr),
+			 d->orig_override ? d->orig_override : "\n")) < 0)
+		return r;
+	if (streq_ptr(cur, d->orig_driver))
+		return 0;
+	if (cur && (r = add_write(plan, d->addr,
+			    gpv_strf("/sys/bus/pci/drivers/%s/unbind", cur), d->addr)) < 0)
+		return r;
+	if (d->orig_driver) {
+		char *v = strdup(d->orig_driver);
+
+		r = add_write(plan, d->addr, gpv_strf("/sys/bus/pci/drivers/%s/bind", d->orig_driver),
+			d->addr);
+		if (r == 0)
+			r = v ? add_step(plan, GPV_STEP_WAIT_DRIVER, d->addr, d->group, NULL, v)
+			      : -ENOMEM;
+		else
+			free(v);
+	}
+	return r;
+}
+
+static bool role_moves(enum gpv_role role)
+{
+	return role != GPV_ROLE_BRIDGE;
+}
+
+static bool host_driver(const char *drv)
+{
+	return drv && !streq(drv, "vfio-pci") && !streq(drv, "pci-stub");
+}
+
+/* Processes holding the GPU's DRM nodes open: /proc/PID/fd/N -> /dev/dri/cardX. */
+static int drm_clients(struct gpv_root *root, const char *addr, char **ret)
+{
+	char path[128], **nodes = NULL, **pids = NULL;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+	int r;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/drm", addr);
+	if (gpv_root_list(root, path, &nodes, NULL) < 0 || !nodes[0]) {
+		gpv_names_free(nodes);
+		*ret = NULL;
+		return 0;
+	}
+	r = gpv_root_list(root, "/proc", &pids, NULL);
+	if (r < 0) {
+		gpv_names_free(nodes);
+		*ret = NULL;
+		return 0;
+	}
+	f = open_memstream(&out, &len);
+	if (!f) {
+		gpv_names_free(nodes);
+		gpv_names_free(pids);
+		return -ENOMEM;
+	}
+	for (char **pid = pids; *pid; pid++) {
+		_cleanup_close_ int fd = -1;
+		char **fds = NULL;
+		bool holds = false;
+
+		if (!isdigit((unsigned char)**pid))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/fd", *pid);
+		fd = gpv_root_open(root, path, O_RDONLY | O_DIRECTORY);
+		if (fd < 0 || gpv_list_at(fd, ".", &fds, NULL) < 0)
+			continue;
+		for (char **e = fds; *e && !holds; e++) {
+			_cleanup_free_ char *target = NULL;
+			const char *dri;
+
+			if (gpv_readlink_at(fd, *e, &target) < 0 ||
+				!(dri = startswith(target, "/dev/dri/")))
+				continue;
+			for (char **node = nodes; *node && !holds; node++)
+				holds = streq(dri, *node);
+		}
+		gpv_names_free(fds);
+		if (holds) {
+			_cleanup_free_ char *comm = NULL;
+
+			snprintf(path, sizeof(path), "/proc/%s/comm", *pid);
+			if (gpv_root_read(root, path, 4096, &comm, NULL) == 0)
+				gpv_strip(comm);
+			fprintf(f, "%s%s (pid %s)", len ? ", " : "", comm ? comm : "?", *pid);
+			fflush(f);
+		}
+	}
+	gpv_names_free(nodes);
+	gpv_names_free(pids);
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	if (!*out) {
+		free(out);
+		out = NULL;
+	}
+	*ret = out;
+	return 0;
+}
+
+static const struct gpv_gpu *find_gpu(const struct gpv_precheck *p, const char *addr)
+{
+	for (size_t i = 0; i < p->n_gpus; i++)
+		if (streq(p->gpus[i].dev->addr, addr))
+			return &p->gpus[i];
+	return NULL;
+}
+
+static int add_dev(struct gpv_binding *b, const struct gpv_pci_dev *d, char *override)
+{
+	struct gpv_bind_dev *nd = realloc(b->devs, (b->n_devs + 1) * sizeof(*nd));
+
+	if (!nd) {
+		free(override);
+		return -ENOMEM;
+	}
+	b->devs = nd;
+	nd = &nd[b->n_devs++];
+	*nd = (struct gpv_bind_dev){ .group = d->iommu_group, .orig_override = override };
+	memcpy(nd->addr, d->addr, 13);
+	if (d->driver && !(nd->orig_driver = strdup(d->driver)))
+		return -ENOMEM;
+	return 0;
+}
+
+static int check_refusals(struct gpv_root *root, const struct gpv_precheck *p,
+	const struct gpv_gpu *g, unsigned flags, struct gpv_plan *plan, struct gpv_refusal *refusal)
+{
+	const struct gpv_pci_dev *d = g->dev;
+	_cleanup_free_ char *busy = NULL, *clients = NULL;
+	size_t displays = 0;
+	int r;
+
+	if (g->bmc)
+		return refuse(refusal, -EOPNOTSUPP, "bmc",
+			gpv_strf("'%s' is the display of the server's management controller (BMC)",
+				d->addr),
+			gpv_strf("pass a real GPU; 'gpupv list' shows them"));
+	if (d->iommu_group < 0) {
+		const struct gpv_check *c = gpv_precheck_check(p, "iommu.active");
+
+		return refuse(refusal, -EOPNOTSUPP, "no-iommu-group",
+			gpv_strf("'%s' is in no IOMMU group: without the IOMMU nothing can be "
+				 "passed through",
+				d->addr),
+			gpv_strf("%s", c && c->fix ? c->fix : "turn the IOMMU on"));
+	}
+
+	/* Every other device of the groups moves too: refuse when the host is using one. */
+	for (size_t i = 0; i < g->n_members; i++) {
+		const struct gpv_member *m = &g->members[i];
+		char *n;
+
+		if (m->role != GPV_ROLE_OTHER || !host_driver(m->dev->driver))
+			continue;
+		n = gpv_strf("%s%s'%s' (class %04x, driver %s)", busy ? busy : "", busy ? ", " : "",
+			m->dev->addr, gpv_pci_class16(m->dev), m->dev->driver);
+		free(busy);
+		if (!(busy = n))
+			return -ENOMEM;
+	}
+	if (busy)
+		return refuse(refusal, -EBUSY, "group-in-use",
+			gpv_strf("cannot bind '%s' to vfio-pci: its IOMMU group %d also holds %s, in "
+				 "use by the host, and every device of a group must leave the host "
+				 "together",
+				d->addr, d->iommu_group, busy),
+			gpv_strf("move the card to a slot whose group it has to itself (see 'gpupv "
+				 "precheck'), or unbind those devices from their drivers first if the "
+				 "host can do without them"));
+
+	for (size_t i = 0; i < p->n_gpus; i++)
+		displays += !p->gpus[i].bmc || p->gpus[i].dev == d;
+	if (d->boot_vga == 1 && displays <= 1) {
+		if (!(flags & GPV_BIND_FORCE))
+			return refuse(refusal, -EPERM, "only-display",
+				gpv_strf("'%s' is the boot display and the host's only GPU: the "
+					 "console goes dark when it leaves",
+					d->addr),
+				gpv_strf("run the host headless and use --force, or add a second "
+					 "display adapter"));
+		r = gpv_strv_push(&plan->warnings,
+			"--force: taking the host's only display; the console goes dark");
+		if (r < 0)
+			return r;
+	}
+
+	r = drm_clients(root, d->addr, &clients);
+	if (r < 0)
+		return r;
+	if (clients)
+		return refuse(refusal, -EBUSY, "drm-clients",
+			gpv_strf("'%s' is in use: %s %s its display nodes open", d->addr, clients,
+				strchr(clients, ',') ? "hold" : "holds"),
+			gpv_strf("stop them (log out of the graphical session on that GPU, stop the "
+				 "display manager) and try again"));
+	return 0;
+}
+
+int gpv_bind_plan(struct gpv_root *root, const struct gpv_precheck *p, const char *addr,
+	unsigned flags, struct gpv_plan **ret, struct gpv_refusal *refusal)
+{
+	const struct gpv_gpu *g = find_gpu(p, addr);
+	const struct gpv_pci_dev *dev = gpv_pci_find(p->pci, addr);
+	struct gpv_binding existing = { 0 };
+	struct gpv_plan *plan;
+	int *groups = NULL;
+	size_t n_groups = 0;
+	int r;
+
+	if (!g) {
+		if (dev && dev->is_vf)
+			return refuse(refusal, -EOPNOTSUPP, "vf",
+				gpv_strf("'%s' is an SR-IOV virtual function of '%s'", addr,
+					dev->physfn[0] ? dev->physfn : "its GPU"),
+				gpv_strf("bind the physical GPU, or give the VF to a VM as a share"));
+		return refuse(refusal, -ENODEV, "no-gpu",
+			gpv_strf("there is no GPU at '%s'%s", addr, dev ? " (it is not a display controller)" : ""),
+			gpv_strf("'gpupv list' shows the GPUs and their addresses"));
+	}
+	r = journal_read(root, addr, &existing);
+	if (r == 0) {
+		enum gpv_binding_state st = existing.state;
+
+		gpv_binding_clear(&existing);
+		if (st != GPV_BINDING_BOUND)
+			return refuse(refusal, -EEXIST, "unfinished",
+				gpv_strf("an earlier gpupv left '%s' half %s", addr,
+					st == GPV_BINDING_BINDING ? "bound" : "unbound"),
+				gpv_strf("run 'gpupv unbind --recover' to put the host back first"));
+	} else if (r != -ENOENT) {
+		return r;
+	}
+
+	plan = calloc(1, sizeof(*plan));
+	if (!plan)
+		return -ENOMEM;
+	memcpy(plan->binding.gpu, addr, 13);
+	plan->binding.since = (long long)time(NULL);
+	plan->rollback = true;
+	r = check_refusals(root, p, g, flags, plan, refusal);
+	if (r < 0)
+		goto fail;
+
+	/* The card's functions, then everything else in their groups, GPU last: its driver
+	 * may reach for its audio function while it goes. */
+	for (size_t pass = 0; pass < 2 && r >= 0; pass++)
+		for (size_t i = 0; i < g->n_members && r >= 0; i++) {
+			const struct gpv_member *m = &g->members[i];
+			char *ov = NULL;
+
+			if (!role_moves(m->role) || (m->role == GPV_ROLE_GPU) != (pass == 1))
+				continue;
+			if (streq_ptr(m->dev->driver, "vfio-pci"))
+				continue; /* not ours to change, nor to give back */
+			r = dev_override(root, m->dev->addr, &ov);
+			if (r == 0)
+				r = add_dev(&plan->binding, m->dev, ov);
+		}
+	if (r < 0)
+		goto fail;
+	if (plan->binding.n_devs == 0) {
+		*ret = plan; /* everything is on vfio-pci already */
+		return 0;
+	}
+
+	if (gpv_root_exists(root, "/sys/bus/pci/drivers/vfio-pci") < 0) {
+		char *v = strdup("vfio-pci");
+
+		r = v ? add_step(plan, GPV_STEP_LOAD_MODULE, NULL, -1, NULL, v) : -ENOMEM;
+		if (r < 0)
+			goto fail;
+	}
+	r = add_journal(plan, GPV_BINDING_BINDING);
+	for (size_t i = 0; i < plan->binding.n_devs && r >= 0; i++)
+		r = plan_to_vfio(plan, &plan->binding.devs[i]);
+	if (r < 0)
+		goto fail;
+	groups = calloc(g->n_members + 1, sizeof(int));
+	if (!groups) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < g->n_members; i++) {
+		bool seen = false;
+
+		for (size_t j = 0; j < n_groups; j++)
+			seen |= groups[j] == g->members[i].group;
+		if (!seen)
+			groups[n_groups++] = g->members[i].group;
+	}
+	for (size_t i = 0; i < n_groups && r >= 0; i++) {
+		r = add_step(plan, GPV_STEP_WAIT_VFIO, NULL, groups[i], gpv_strf("/dev/vfio/%d", groups[i]), NULL);
+		if (r == 0)
+			r = add_step(plan, GPV_STEP_CHECK_VIABLE, NULL, groups[i], NULL, NULL);
+	}
+	free(groups);
+	if (r == 0)
+		r = add_journal(plan, GPV_BINDING_BOUND);
+	if (r < 0)
+		goto fail;
+	*ret = plan;
+	return 0;
+fail:
+	gpv_plan_free(plan);
+	return r;
+}
+
+int gpv_unbind_plan(struct gpv_root *root, const char *addr, struct gpv_plan **ret,
+	struct gpv_refusal *refusal)
+{
+	struct gpv_plan *plan = calloc(1, sizeof(*plan));
+	int r;
+
+	if (!plan)
+		return -ENOMEM;
+	r = journal_read(root, addr, &plan->binding);
+	if (r == -ENOENT) {
+		gpv_plan_free(plan);
+		return refuse(refusal, -ENODEV, "not-bound",
+			gpv_strf("gpupv has not bound '%s'", addr),
+			gpv_strf("'gpupv status' lists what gpupv has bound; a device bound by other "
+				 "means is not gpupv's to give back"));
+	}
+	if (r < 0) {
+		gpv_plan_free(plan);
+		return r;
+	}
+	r = add_journal(plan, GPV_BINDING_UNBINDING);
+	/* The reverse order of the bind: the GPU first. */
+	for (size_t i = plan->binding.n_devs; i-- > 0 && r >= 0;)
+		r = plan_restore(root, plan, &plan->binding.devs[i]);
+	if (r == 0) {
+		char *path = NULL;
+
+		r = journal_path(addr, &path);
+		if (r == 0)
+			r = add_step(plan, GPV_STEP_REMOVE_JOURNAL, NULL, -1, path, NULL);
+	}
+	if (r < 0) {
+		gpv_plan_free(plan);
+		return r;
+	}
+	*ret = plan;
+	return 0;
+}
+
+/* Apply ------------------------------------------------------------------------------ */
+
+/* Waits until cond() holds: on the live host for the kernel's uevent, up to WAIT_MS; in a
+ * recorded machine, whose model answers at once, it is checked once. */
+static int wait_for(struct gpv_root *root, struct gpv_uevents **ev,
+	int (*cond)(struct gpv_root *, const struct gpv_step *), const struct gpv_step *s)
+{
+	struct timespec start, now;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		long elapsed;
+
+		r = cond(root, s);
+		if (r != 0 || !gpv_root_is_host(root))
+			return r;
+		if (!*ev && gpv_uevents_new(ev) < 0)
+			return r; /* no monitor: what we saw is the answer */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+		if (elapsed >= WAIT_MS)
+			return 0;
+		r = gpv_uevents_wait(*ev, (int)(WAIT_MS - elapsed));
+		if (r < 0)
+			return r;
+	}
+}
+
+static int driver_is(struct gpv_root *root, const struct gpv_step *s)
+{
+	_cleanup_free_ char *cur = NULL;
+	int r = dev_driver(root, s->addr, &cur);
+
+	return r < 0 ? r : streq_ptr(cur, s->value);
+}
+
+static int vfio_node(struct gpv_root *root, const struct gpv_step *s)
+{
+	return gpv_root_exists(root, s->path) == 0;
+}
+
+static int run_step(struct gpv_root *root, struct gpv_plan *plan, const struct gpv_step *s,
+	struct gpv_uevents **ev)
+{
+	int r;
+
+	switch (s->kind) {
+	case GPV_STEP_LOAD_MODULE:
+		return gpv_kmod_load(root, s->value);
+	case GPV_STEP_JOURNAL:
+		plan->binding.state = streq(s->value, "bound") ? GPV_BINDING_BOUND
+			: streq(s->value, "binding")           ? GPV_BINDING_BINDING
+								: GPV_BINDING_UNBINDING;
+		return journal_write(root, &plan->binding);
+	case GPV_STEP_REMOVE_JOURNAL:
+		return gpv_root_unlink(root, s->path);
+	case GPV_STEP_WRITE:
+		r = gpv_root_write(root, s->path, s->value);
+		gpv_debug("write '%s' to %s: %s", s->value, s->path, r < 0 ? strerror(-r) : "ok");
+		return r;
+	case GPV_STEP_WAIT_DRIVER:
+		r = wait_for(root, ev, driver_is, s);
+		return r < 0 ? r : r ? 0 : -ETIMEDOUT;
+	case GPV_STEP_WAIT_VFIO:
+		r = wait_for(root, ev, vfio_node, s);
+		return r < 0 ? r : r ? 0 : -ETIMEDOUT;
+	case GPV_STEP_CHECK_VIABLE:
+		r = gpv_vfio_group_viable(root, s->group);
+		return r < 0 ? r : r ? 0 : -EBUSY;
+	}
+	return -EINVAL;
+}
+
+/* Puts every device of the binding back, last changed first; goes on past failures. */
+static int restore_all(struct gpv_root *root, struct gpv_binding *b, struct gpv_uevents **ev)
+{
+	struct gpv_plan undo = { .binding = *b };
+	int r = 0, first = 0;
+
+	for (size_t i = b->n_devs; i-- > 0;) {
+		undo.steps = NULL;
+		undo.n_steps = 0;
+		r = plan_restore(root, &undo, &b->devs[i]);
+		for (size_t j = 0; r >= 0 && j < undo.n_steps; j++)
+			r = run_step(root, &undo, &undo.steps[j], ev);
+		if (r < 0) {
+			gpv_log(GPV_LOG_ERR, "cannot give '%s' back to %s: %s", b->devs[i].addr,
+				b->devs[i].orig_driver ? b->devs[i].orig_driver : "no driver",
+				strerror(-r));
+			if (!first)
+				first = r;
+		}
+		for (size_t j = 0; j < undo.n_steps; j++) {
+			free(undo.steps[j].path);
+			free(undo.steps[j].value);
+		}
+		free(undo.steps);
+	}
+	return first;
+}
+
+int gpv_plan_apply(struct gpv_root *root, struct gpv_plan *plan, size_t *ret_failed)
+{
+	struct gpv_uevents *ev = NULL;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < plan->n_steps; i++) {
+		r = run_step(root, plan, &plan->steps[i], &ev);
+		if (r < 0)
+			break;
+	}
+	if (r < 0) {
+		if (ret_failed)
+			*ret_failed = i;
+		/* A bind undoes itself; an unbind keeps its journal for --recover. */
+		if (plan->rollback) {
+			int u = restore_all(root, &plan->binding, &ev);
+
+			if (u == 0)
+				(void)journal_remove(root, plan->binding.gpu);
+		}
+	}
+	gpv_uevents_free(ev);
+	return r;
+}
+
+int gpv_recover(struct gpv_root *root, gpv_strv *log)
+{
+	struct gpv_binding *all = NULL;
+	struct gpv_uevents *ev = NULL;
+	size_t n = 0;
+	int r = gpv_bindings_load(root, &all, &n), done = 0, first = 0;
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		if (all[i].state == GPV_BINDING_BOUND)
+			continue;
+		r = restore_all(root, &all[i], &ev);
+		if (r == 0)
+			r = journal_remove(root, all[i].gpu);
+		if (log)
+			(void)gpv_strv_push_take(log,
+				gpv_strf("%s: %s %s", all[i].gpu,
+					r < 0 ? "could not recover" : "recovered from an unfinished",
+					r < 0 ? strerror(-r) : gpv_binding_state_str(all[i].state)));
+		if (r < 0 && !first)
+			first = r;
+		else if (r == 0)
+			done++;
+	}
+	gpv_uevents_free(ev);
+	gpv_bindings_free(all, n);
+	return first ? first : done;
+}
+
+int gpv_bind_lock(struct gpv_root *root, bool wait, long *ret_holder)
+{
+	char buf[32];
+	int fd, r, n;
+
+	r = gpv_root_mkdir_p(root, "/run/gpupv", 0755);
+	if (r < 0)
+		return r;
+	fd = gpv_root_open_create(root, "/run/gpupv/lock", O_RDWR, 0644);
+	if (fd < 0)
+		return fd;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		r = -errno;
+		if (r != -EWOULDBLOCK) {
+			close(fd);
+			return r;
+		}
+		n = (int)pread(fd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		if (ret_holder)
+			*ret_holder = strtol(buf, NULL, 10);
+		if (!wait) {
+			close(fd);
+			return -EBUSY;
+		}
+		while (flock(fd, LOCK_EX) < 0)
+			if (errno != EINTR) {
+				r = -errno;
+				close(fd);
+				return r;
+			}
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+		gpv_debug("cannot record the lock holder: %s", strerror(errno));
+	return fd;
+}

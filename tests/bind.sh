@@ -1,0 +1,207 @@
+#!/bin/bash
+# gpupv bind / unbind / status against the kernel model (tests/model): success, a failure
+# injected at every write with the rollback verified, a kill before and after every write
+# followed by 'unbind --recover', two gpupv at once, and each refusal.
+set -u
+: "${GPUPV:?GPUPV must name the gpupv binary}"
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${abs_top_builddir:=$(pwd)}"
+model="$abs_top_builddir/tests/model/libgpvmodel.so"
+[ -f "$model" ] || { echo "SKIP: the kernel model $model is not built"; exit 77; }
+command -v flock >/dev/null || { echo "SKIP: flock (util-linux) is needed"; exit 77; }
+tmp=$(mktemp -d) || exit 99
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+n=0
+bad() { echo "FAIL: $*"; fail=1; }
+ok() { n=$((n + 1)); }
+# The model is preloaded into uninstrumented tools too; an ASan gpupv accepts it only so.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+
+machine() { # fixture: a fresh copy in $t with real links and the model's memory of drivers
+	t="$tmp/m"
+	rm -rf "$t"
+	cp -R "$top_srcdir/tests/fixtures/$1/root" "$t"
+	chmod -R u+w "$t"
+	sh "$top_srcdir/tests/model/realize-links" "$t" >/dev/null
+	sh "$top_srcdir/tests/model/gpv-model-init" "$t" >/dev/null
+}
+
+# Everything bind may change: each device's driver and override, /dev/vfio, the journals.
+snapshot() {
+	for d in "$t"/sys/bus/pci/devices/*; do
+		printf '%s %s %s\n' "${d##*/}" "$(readlink "$d/driver" 2>/dev/null | sed 's|.*/||')" \
+			"$(cat "$d/driver_override" 2>/dev/null)"
+	done
+	ls "$t/dev/vfio" 2>/dev/null | sed 's/^/vfio /'
+	ls "$t/run/gpupv/bindings" 2>/dev/null | sed 's/^/journal /'
+}
+
+gpupv() { # runs gpupv under the model, output in $tmp/out and $tmp/err
+	rm -f "$t/.model/count"
+	local rc
+	# The shell's own "Killed" notice for a killed gpupv goes nowhere.
+	exec 3>&2 2>/dev/null
+	env LD_PRELOAD="$model" GPV_MODEL_ROOT="$t" "$@" "$GPUPV" --root "$t" "${args[@]}" \
+		>"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	exec 2>&3 3>&-
+	return $rc
+}
+run() { args=("$@"); gpupv; }
+run_env() { # VAR=value... -- gpupv args
+	local envs=()
+	while [ "$1" != -- ]; do envs+=("$1"); shift; done
+	shift
+	args=("$@")
+	gpupv "${envs[@]}"
+}
+driver() { readlink "$t/sys/bus/pci/devices/$1/driver" 2>/dev/null | sed 's|.*/||'; }
+
+# --- success, and the way back ---------------------------------------------------------
+machine cometlake-gtx1660s
+snapshot >"$tmp/before"
+run bind 01:00.0 --dry-run
+[ $? = 0 ] && grep -q "write 'vfio-pci' to /sys/bus/pci/devices/0000:01:00.1/driver_override" "$tmp/out" ||
+	bad "dry-run plan"
+snapshot | cmp -s - "$tmp/before" || bad "--dry-run changed the machine"
+ok
+run bind 01:00.0
+[ $? = 0 ] || { bad "bind: exit $?"; cat "$tmp/err"; }
+for f in 0 1 2 3; do
+	[ "$(driver 0000:01:00.$f)" = vfio-pci ] || bad "bind: 0000:01:00.$f is on '$(driver 0000:01:00.$f)'"
+done
+[ -e "$t/dev/vfio/1" ] || bad "bind: no /dev/vfio/1"
+[ "$(driver 0000:00:01.0)" = pcieport ] || bad "bind moved the root port"
+grep -q "bound 0000:01:00.0" "$tmp/out" || bad "bind: no confirmation"
+ok
+run status --json
+grep -q '"state": "bound"' "$tmp/out" && grep -q '"viable": true' "$tmp/out" &&
+	grep -q '"original_driver": "snd_hda_intel"' "$tmp/out" || { bad "status --json"; cat "$tmp/out"; }
+run status
+grep -q "group 1: viable" "$tmp/out" || bad "status: viability"
+ok
+run bind 01:00.0
+[ $? = 0 ] && grep -q "already on vfio-pci" "$tmp/out" || bad "second bind is not a no-op"
+ok
+run unbind 0000:01:00.0
+[ $? = 0 ] || { bad "unbind: exit $?"; cat "$tmp/err"; }
+snapshot | diff "$tmp/before" - >/dev/null || { bad "unbind did not restore the machine"; snapshot | diff "$tmp/before" -; }
+grep -q "^bind 0000:01:00.0 nvidia" "$t/.model/log" || bad "unbind reprobed instead of binding nvidia"
+run status
+grep -q "bound nothing" "$tmp/out" || bad "status after unbind"
+ok
+run unbind 01:00.0
+[ $? = 4 ] && grep -q "has not bound" "$tmp/err" || bad "unbind of a GPU gpupv did not bind"
+ok
+
+# --- a failure at every write: everything goes back -------------------------------------
+writes=$(grep -c . "$t/.model/log")
+machine cometlake-gtx1660s
+run bind 01:00.0 --dry-run
+nwrites=$(grep -c "^ *[0-9]*  write" "$tmp/out")
+[ "$nwrites" -ge 12 ] || bad "expected at least 12 writes in the plan, got $nwrites"
+for i in $(seq 1 "$nwrites"); do
+	machine cometlake-gtx1660s
+	run_env GPV_MODEL_FAIL_AT="$i" -- bind 01:00.0
+	rc=$?
+	[ $rc = 1 ] || bad "failure at write $i: exit $rc"
+	grep -q "failed at step" "$tmp/err" && grep -q "given back" "$tmp/err" ||
+		bad "failure at write $i: message"
+	snapshot | diff "$tmp/before" - >/dev/null || { bad "failure at write $i: not rolled back"; snapshot | diff "$tmp/before" -; }
+	ok
+done
+
+# A failure while unbinding keeps the journal; --recover finishes.
+for i in 1 5 9; do
+	machine cometlake-gtx1660s
+	run bind 01:00.0 || bad "bind before unbind failure $i"
+	run_env GPV_MODEL_FAIL_AT="$i" -- unbind 01:00.0
+	[ $? = 1 ] && grep -q "unbind --recover" "$tmp/err" || bad "unbind failure at $i"
+	run unbind --recover
+	[ $? = 0 ] && grep -q "recovered" "$tmp/out" || bad "recover after unbind failure $i"
+	snapshot | diff "$tmp/before" - >/dev/null || bad "unbind failure at $i: not recovered"
+	ok
+done
+
+# --- a kill before and after every write: --recover restores ---------------------------
+for when in BEFORE AFTER; do
+	for i in $(seq 1 "$nwrites"); do
+		machine cometlake-gtx1660s
+		run_env "GPV_MODEL_KILL_$when=$i" -- bind 01:00.0
+		rc=$?
+		[ $rc = 137 ] || bad "kill $when write $i: exit $rc"
+		run bind 01:00.0
+		[ $? = 4 ] && grep -q "unbind --recover" "$tmp/err" || bad "kill $when $i: bind does not refuse the unfinished journal"
+		run unbind --recover
+		[ $? = 0 ] || { bad "kill $when write $i: recover exit $?"; cat "$tmp/err"; }
+		snapshot | diff "$tmp/before" - >/dev/null || { bad "kill $when write $i: not recovered"; snapshot | diff "$tmp/before" -; }
+		ok
+	done
+done
+machine cometlake-gtx1660s
+run unbind --recover
+grep -q "nothing to recover" "$tmp/out" || bad "recover with nothing to do"
+ok
+
+# --- two gpupv at once ------------------------------------------------------------------
+machine cometlake-gtx1660s
+mkdir -p "$t/run/gpupv"
+echo 4242 >"$t/run/gpupv/lock"
+mkfifo "$tmp/release"
+flock "$t/run/gpupv/lock" sh -c "echo held >'$tmp/held'; read x <'$tmp/release'" &
+holder=$!
+for _ in $(seq 200); do [ -e "$tmp/held" ] && break; sleep 0.05; done
+run bind 01:00.0 --no-wait
+[ $? = 1 ] && grep -q "another gpupv (pid 4242)" "$tmp/err" || bad "--no-wait while locked"
+snapshot | diff "$tmp/before" - >/dev/null || bad "a refused second gpupv changed the machine"
+args=(bind 01:00.0)
+gpupv &
+waiter=$!
+for _ in $(seq 200); do grep -q "waiting for gpupv" "$tmp/err" 2>/dev/null && break; sleep 0.05; done
+grep -q "waiting for gpupv (pid 4242)" "$tmp/err" || bad "a second gpupv does not say whom it waits for"
+echo go >"$tmp/release"
+wait "$holder"
+wait "$waiter" || bad "the waiting gpupv failed"
+[ "$(driver 0000:01:00.0)" = vfio-pci ] || bad "the waiting gpupv did not bind"
+ok
+
+# --- refusals leave the machine alone ---------------------------------------------------
+refused() { # label code-text
+	[ "$rc" = 4 ] || bad "$1: exit $rc, expected 4"
+	grep -q -- "$2" "$tmp/err" || { bad "$1: message lacks '$2'"; cat "$tmp/err"; }
+	grep -q "fix:" "$tmp/err" || bad "$1: no fix"
+	snapshot | diff "$tmp/before" - >/dev/null || bad "$1: the machine changed"
+	[ ! -s "$t/.model/log" ] || bad "$1: the model saw writes"
+	ok
+}
+machine b550-chipset-slot
+snapshot >"$tmp/before"
+run bind 04:00.0; rc=$?
+refused "group in use" "also holds '0000:02:00.0' (class 0c03, driver xhci_hcd)"
+run bind 04:00.0 --json; rc=$?
+grep -q '"code": "group-in-use"' "$tmp/out" || bad "refusal --json"
+run bind 00:14.0; rc=$?
+refused "not a GPU" "no GPU at '0000:00:14.0'"
+run bind 7; rc=$?
+[ $rc = 2 ] || bad "index out of range: exit $rc"
+
+machine gvtg-four-types
+printf '1\n' >"$t/sys/devices/pci0000:00/0000:00:02.0/boot_vga"
+snapshot >"$tmp/before"
+run bind 00:02.0; rc=$?
+refused "only display" "only GPU"
+run bind 00:02.0 --force
+[ $? = 0 ] && grep -q "console goes dark" "$tmp/err" || bad "--force on the only display"
+ok
+
+machine cometlake-gtx1660s
+mkdir -p "$t/sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0/drm/card1" "$t/proc/4242/fd"
+ln -s /dev/dri/card1 "$t/proc/4242/fd/7"
+echo Xorg >"$t/proc/4242/comm"
+snapshot >"$tmp/before"
+run bind 01:00.0; rc=$?
+refused "DRM clients" "Xorg (pid 4242) holds its display nodes open"
+
+[ $fail = 0 ] && echo "bind: $n cases"
+exit $fail
