@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -129,6 +130,11 @@ static int finish(struct gpv_root *root, const struct gpv_opts *o, const char *c
 	int r = 0;
 
 	if (!o->dry_run && plan && plan->n_steps) {
+		const char *fail = getenv("GPUPV_TEST_FAIL_STEP");
+
+		/* Fault injection for the real-kernel tests, where no model can make a write fail. */
+		if (fail)
+			plan->fail_at = strtoul(fail, NULL, 10);
 		r = gpv_plan_apply(root, plan, &failed);
 		if (r < 0) {
 			const struct gpv_step *s = &plan->steps[failed];

@@ -845,7 +845,7 @@ int gpv_plan_apply(struct gpv_root *root, struct gpv_plan *plan, size_t *ret_fai
 	int r = 0;
 
 	for (i = 0; i < plan->n_steps; i++) {
-		r = run_step(root, plan, &plan->steps[i], &ev);
+		r = plan->fail_at == i + 1 ? -EIO : run_step(root, plan, &plan->steps[i], &ev);
 		if (r < 0)
 			break;
 	}

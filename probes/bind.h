@@ -69,6 +69,7 @@ struct gpv_plan {
 	size_t n_steps;
 	gpv_strv warnings;
 	bool rollback; /* a failure puts every device back (bind); else the journal stays */
+	size_t fail_at; /* tests: step fail_at (1-based) fails with EIO instead of running */
 };
 
 struct gpv_plan *gpv_plan_free(struct gpv_plan *plan);

@@ -112,6 +112,16 @@ for i in $(seq 1 "$nwrites"); do
 	ok
 done
 
+# Every step, not only the writes (journal, waits, the viability check), fails in turn.
+nsteps=$(grep -c "^ *[0-9]*  " "$tmp/out")
+for i in $(seq 1 "$nsteps"); do
+	machine cometlake-gtx1660s
+	run_env GPUPV_TEST_FAIL_STEP="$i" -- bind 01:00.0
+	[ $? = 1 ] && grep -q "failed at step $i " "$tmp/err" || bad "step $i: no failure reported"
+	snapshot | diff "$tmp/before" - >/dev/null || { bad "failure at step $i: not rolled back"; snapshot | diff "$tmp/before" -; }
+	ok
+done
+
 # A failure while unbinding keeps the journal; --recover finishes.
 for i in 1 5 9; do
 	machine cometlake-gtx1660s
