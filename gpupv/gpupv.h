@@ -20,7 +20,7 @@ struct gpv_opts {
 	bool json;
 	bool color;
 	int verbose;
-	bool dry_run, force, recover, no_wait;
+	bool dry_run, force, recover, no_wait, apply;
 };
 
 struct gpv_root;
@@ -37,6 +37,7 @@ int gpv_open_machine(const struct gpv_opts *o, struct gpv_root **ret_root,
 int gpv_cmd_bind(const struct gpv_opts *o, int argc, char **argv);
 int gpv_cmd_unbind(const struct gpv_opts *o, int argc, char **argv);
 int gpv_cmd_status(const struct gpv_opts *o, int argc, char **argv);
+int gpv_cmd_boot_config(const struct gpv_opts *o, int argc, char **argv);
 
 /* Output, in gpupv/output-text.c and gpupv/output-json.c (the one file that uses json-c). */
 void gpv_print_precheck_text(FILE *f, const struct gpv_precheck *p, bool color);
@@ -48,3 +49,5 @@ int gpv_print_plan_json(FILE *f, const char *command, const char *gpu, const str
 int gpv_print_refusal_json(FILE *f, const char *command, const char *gpu,
 	const struct gpv_refusal *r);
 int gpv_print_status_json(FILE *f, struct gpv_root *root, const struct gpv_binding *all, size_t n);
+int gpv_print_bootcfg_json(FILE *f, const gpv_strv *add, const gpv_strv *remove, bool grub,
+	const char *before, const char *after, const char *const *update, bool apply, bool applied);

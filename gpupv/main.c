@@ -18,6 +18,7 @@ enum {
 	OPT_FORCE = 1 << 1,
 	OPT_RECOVER = 1 << 2,
 	OPT_NO_WAIT = 1 << 3,
+	OPT_APPLY = 1 << 4,
 };
 
 struct command {
@@ -160,6 +161,8 @@ static const struct command commands[] = {
 	{"unbind", gpv_cmd_unbind, "give a GPU back to the drivers it had (--recover: after a crash)",
 		OPT_DRY_RUN | OPT_RECOVER | OPT_NO_WAIT},
 	{"status", gpv_cmd_status, "what gpupv has bound, and whether each group is viable", 0},
+	{"boot-config", gpv_cmd_boot_config,
+		"the kernel parameters this host needs (--apply: edit GRUB's)", OPT_APPLY | OPT_DRY_RUN},
 	{"help", cmd_help, "show this help, or a command's help", 0},
 };
 
@@ -189,6 +192,12 @@ static const char *const command_help[] = {
 	"Usage: gpupv status [--json] [--root DIR]\n\n"
 	"What gpupv has bound, since when, the driver each device returns to, and\n"
 	"whether each IOMMU group is viable now.\n",
+	"Usage: gpupv boot-config [--apply] [--dry-run] [--json] [--root DIR]\n\n"
+	"Prints the kernel parameters this host needs for passthrough (intel_iommu=on on\n"
+	"Intel, iommu=pt) and those that must go (anything turning the IOMMU off), with\n"
+	"what to change for GRUB and for systemd-boot. --apply edits\n"
+	"GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub, keeping a backup beside it, and\n"
+	"runs update-grub (or grub2-mkconfig); if that fails, the file is put back.\n",
 	"Usage: gpupv help [COMMAND]\n",
 };
 
@@ -210,6 +219,7 @@ static void usage(FILE *f)
 	      "  -f, --force      bind: take the host's only display\n"
 	      "      --recover    unbind: put back what an interrupted gpupv left\n"
 	      "      --no-wait    bind, unbind: fail instead of waiting for another gpupv\n"
+	      "      --apply      boot-config: edit /etc/default/grub and run update-grub\n"
 	      "  -h, --help       show this help ('gpupv COMMAND --help' for a command)\n"
 	      "  -V, --version    show the version\n"
 	      "\nSee gpupv(1), gpupv-precheck(1) and gpupv-list(1).\n",
@@ -259,6 +269,7 @@ int main(int argc, char **argv)
 		{"force", no_argument, NULL, 'f'},
 		{"recover", no_argument, NULL, 'R'},
 		{"no-wait", no_argument, NULL, 'W'},
+		{"apply", no_argument, NULL, 'A'},
 		{},
 	};
 	static const struct {
@@ -269,6 +280,7 @@ int main(int argc, char **argv)
 		{OPT_FORCE, "--force"},
 		{OPT_RECOVER, "--recover"},
 		{OPT_NO_WAIT, "--no-wait"},
+		{OPT_APPLY, "--apply"},
 	};
 	unsigned given = 0;
 	struct gpv_opts o = {.root = getenv("GPUPV_ROOT")};
@@ -296,6 +308,10 @@ int main(int argc, char **argv)
 		case 'W':
 			o.no_wait = true;
 			given |= OPT_NO_WAIT;
+			break;
+		case 'A':
+			o.apply = true;
+			given |= OPT_APPLY;
 			break;
 		case 'r':
 			o.root = optarg;

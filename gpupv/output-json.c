@@ -362,3 +362,30 @@ int gpv_print_status_json(FILE *f, struct gpv_root *root, const struct gpv_bindi
 	add(o, "bindings", a);
 	return emit(f, o);
 }
+
+int gpv_print_bootcfg_json(FILE *f, const gpv_strv *add, const gpv_strv *remove, bool grub,
+	const char *before, const char *after, const char *const *update, bool apply, bool applied)
+{
+	json_object *o = json_object_new_object(), *g = NULL;
+
+	if (!o)
+		return -ENOMEM;
+	add(o, "schema", jstr("gpupv.boot-config/1"));
+	add(o, "add", jstrv(add));
+	add(o, "remove", jstrv(remove));
+	if (grub) {
+		json_object *cmd = json_object_new_array();
+
+		g = json_object_new_object();
+		add(g, "file", jstr("/etc/default/grub"));
+		add(g, "before", jstr(before));
+		add(g, "after", jstr(after));
+		for (size_t i = 0; update && update[i]; i++)
+			json_object_array_add(cmd, json_object_new_string(update[i]));
+		add(g, "update_command", cmd);
+	}
+	add(o, "grub", g);
+	add(o, "apply", json_object_new_boolean(apply));
+	add(o, "applied", json_object_new_boolean(applied));
+	return emit(f, o);
+}
