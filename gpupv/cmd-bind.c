@@ -104,32 +104,13 @@ static void print_steps(const struct gpv_plan *plan)
 	}
 }
 
-/* Which device keeps a group from being viable: one on a host driver. */
-static void explain_not_viable(struct gpv_root *root, const struct gpv_precheck *p, int group)
-{
-	const struct gpv_iommu_group *g = gpv_pci_group(p->pci, group);
-
-	for (size_t i = 0; g && i < g->members.n; i++) {
-		_cleanup_close_ int fd = -1;
-		_cleanup_free_ char *drv = NULL;
-		char path[64];
-
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", g->members.v[i]);
-		fd = gpv_root_open(root, path, O_RDONLY | O_DIRECTORY);
-		if (fd < 0 || gpv_readlink_base_at(fd, "driver", &drv) < 0)
-			continue;
-		if (!streq(drv, "vfio-pci") && !streq(drv, "pci-stub") && !streq(drv, "pcieport"))
-			error("group %d is not viable: '%s' is on %s", group, g->members.v[i], drv);
-	}
-}
-
 static int finish(struct gpv_root *root, const struct gpv_opts *o, const char *command,
 	const char *gpu, struct gpv_plan *plan, const struct gpv_precheck *p)
 {
 	size_t failed = 0;
 	int r = 0;
 
-	if (!o->dry_run && plan && plan->n_steps) {
+	if (!o->dry_run && plan && !plan->nothing_to_do) {
 		const char *fail = getenv("GPUPV_TEST_FAIL_STEP");
 
 		/* Fault injection for the real-kernel tests, where no model can make a write fail. */
@@ -142,9 +123,9 @@ static int finish(struct gpv_root *root, const struct gpv_opts *o, const char *c
 			error("%s %s failed at step %zu (%s%s%s): %s", command, gpu, failed + 1,
 				gpv_step_kind_str(s->kind), s->path ? " " : "", s->path ? s->path : "",
 				strerror(-r));
-			if (s->kind == GPV_STEP_CHECK_VIABLE && p)
-				explain_not_viable(root, p, s->group);
-			if (plan->rollback)
+			if (plan->failure_detail)
+				error("%s", plan->failure_detail);
+			if (plan->rolled_back)
 				fprintf(stderr, "gpupv: every device was given back to its driver\n");
 			else
 				fprintf(stderr, "gpupv: the journal is kept: 'gpupv unbind --recover' "
@@ -160,7 +141,7 @@ static int finish(struct gpv_root *root, const struct gpv_opts *o, const char *c
 		return GPV_EXIT_ERROR;
 	for (size_t i = 0; plan && i < plan->warnings.n; i++)
 		fprintf(stderr, "gpupv: warning: %s\n", plan->warnings.v[i]);
-	if (!plan || !plan->binding.n_devs) {
+	if (!plan || plan->nothing_to_do) {
 		printf("%s: already on vfio-pci, nothing to do\n", gpu);
 		return GPV_EXIT_OK;
 	}
@@ -203,14 +184,18 @@ int gpv_cmd_bind(const struct gpv_opts *o, int argc, char **argv)
 		error("bind: give one GPU (its address or its index in 'gpupv list')");
 		return GPV_EXIT_USAGE;
 	}
-	if (gpv_open_machine(o, &root, &p) < 0)
+	if (gpv_open_machine(o, &root, NULL) < 0)
 		return GPV_EXIT_ERROR;
+	/* The lock comes first: the plan must be made from what the host is once no other
+	 * gpupv is changing it. */
+	if (!o->dry_run && (lock = take_lock(root, o)) < 0)
+		goto out;
+	if (gpv_examine(root, &p) < 0)
+		goto out;
 	if (resolve_gpu(p, argv[0], gpu) < 0) {
 		ret = GPV_EXIT_USAGE;
 		goto out;
 	}
-	if (!o->dry_run && (lock = take_lock(root, o)) < 0)
-		goto out;
 	r = gpv_bind_plan(root, p, gpu, o->force ? GPV_BIND_FORCE : 0, &plan, &refusal);
 	if (r < 0) {
 		if (refusal.message) {
@@ -248,9 +233,11 @@ int gpv_cmd_unbind(const struct gpv_opts *o, int argc, char **argv)
 		      "alone");
 		return GPV_EXIT_USAGE;
 	}
-	if (gpv_open_machine(o, &root, o->recover ? NULL : &p) < 0)
+	if (gpv_open_machine(o, &root, NULL) < 0)
 		return GPV_EXIT_ERROR;
 	if (!o->dry_run && (lock = take_lock(root, o)) < 0)
+		goto out;
+	if (!o->recover && gpv_examine(root, &p) < 0)
 		goto out;
 	if (o->recover) {
 		gpv_strv log = { 0 };
@@ -353,9 +340,12 @@ int gpv_cmd_status(const struct gpv_opts *o, int argc, char **argv)
 				cur ? cur : "(no driver)", d->orig_driver ? d->orig_driver : "(no driver)");
 		}
 		for (size_t j = 0; j < b->n_devs; j++) {
+			bool seen = false;
 			int v;
 
-			if (b->devs[j].group == last)
+			for (size_t k = 0; k < j; k++)
+				seen |= b->devs[k].group == b->devs[j].group;
+			if (seen)
 				continue;
 			last = b->devs[j].group;
 			v = gpv_vfio_group_viable(root, last);

@@ -75,25 +75,30 @@ static int open_root(const struct gpv_opts *o, struct gpv_root **ret)
 	return 0;
 }
 
+int gpv_examine(struct gpv_root *root, struct gpv_precheck **ret)
+{
+	struct gpv_pci_names *names = NULL;
+	int r = gpv_pci_names_new(root, getenv("GPUPV_PCI_IDS"), &names);
+
+	if (r < 0)
+		gpv_debug("no device names: %s", strerror(-r));
+	r = gpv_precheck_run(root, names, ret);
+	if (r < 0)
+		error("cannot examine the machine in '%s': %s", gpv_root_dir(root), strerror(-r));
+	gpv_pci_names_free(names);
+	return r;
+}
+
 int gpv_open_machine(const struct gpv_opts *o, struct gpv_root **ret_root,
 	struct gpv_precheck **ret_p)
 {
 	struct gpv_root *root = NULL;
-	struct gpv_pci_names *names = NULL;
 	int r = open_root(o, &root);
 
 	if (r < 0)
 		return r;
-	if (ret_p) {
-		r = gpv_pci_names_new(root, getenv("GPUPV_PCI_IDS"), &names);
-		if (r < 0)
-			gpv_debug("no device names: %s", strerror(-r));
-		r = gpv_precheck_run(root, names, ret_p);
-		if (r < 0)
-			error("cannot examine the machine in '%s': %s", gpv_root_dir(root),
-				strerror(-r));
-		gpv_pci_names_free(names);
-	}
+	if (ret_p)
+		r = gpv_examine(root, ret_p);
 	if (r < 0 || !ret_root)
 		gpv_root_free(root);
 	else
@@ -185,7 +190,7 @@ static const char *const command_help[] = {
 	"display (unless --force).\n\n"
 	"Exit status: 0 done, 1 error (the host is as it was), 2 usage, 4 refused.\n",
 	"Usage: gpupv unbind GPU [--dry-run] [--no-wait] [--json] [--root DIR]\n"
-	"       gpupv unbind --recover [--dry-run]\n\n"
+	"       gpupv unbind --recover [--dry-run] [--no-wait]\n\n"
 	"Gives each device gpupv bound back to the driver it had before, and touches\n"
 	"nothing gpupv did not change. --recover puts back every device of an unfinished\n"
 	"bind or unbind (after a crash or a kill).\n",
@@ -222,7 +227,7 @@ static void usage(FILE *f)
 	      "      --apply      boot-config: edit /etc/default/grub and run update-grub\n"
 	      "  -h, --help       show this help ('gpupv COMMAND --help' for a command)\n"
 	      "  -V, --version    show the version\n"
-	      "\nSee gpupv(1), gpupv-precheck(1) and gpupv-list(1).\n",
+	      "\nSee gpupv(1), gpupv-precheck(1), gpupv-list(1) and gpupv-bind(1).\n",
 		f);
 }
 

@@ -268,7 +268,7 @@ int gpv_print_plan_json(FILE *f, const char *command, const char *gpu, const str
 	add(o, "gpu", jstr(gpu));
 	add(o, "dry_run", json_object_new_boolean(dry_run));
 	add(o, "result", jstr(err < 0 ? "failed"
-			      : !plan || !plan->binding.n_devs ? "nothing-to-do"
+			      : !plan || plan->nothing_to_do   ? "nothing-to-do"
 			      : dry_run			       ? "planned"
 			      : streq(command, "bind")	       ? "bound"
 							       : "unbound"));
@@ -291,7 +291,8 @@ int gpv_print_plan_json(FILE *f, const char *command, const char *gpu, const str
 
 		add(e, "step", json_object_new_int((int)failed_step + 1));
 		add(e, "message", jstr(strerror(-err)));
-		add(e, "rolled_back", json_object_new_boolean(plan && plan->rollback));
+		add(e, "rolled_back", json_object_new_boolean(plan && plan->rolled_back));
+		add(e, "detail", jstr(plan ? plan->failure_detail : NULL));
 		add(o, "error", e);
 	} else {
 		add(o, "error", NULL);

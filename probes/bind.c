@@ -308,6 +308,7 @@ struct gpv_plan *gpv_plan_free(struct gpv_plan *plan)
 		free(plan->steps[i].value);
 	}
 	free(plan->steps);
+	free(plan->failure_detail);
 	gpv_binding_clear(&plan->binding);
 	gpv_strv_clear(&plan->warnings);
 	free(plan);
@@ -489,6 +490,14 @@ static int drm_clients(struct gpv_root *root, const char *addr, char **ret)
 	return 0;
 }
 
+static bool journal_has(const struct gpv_binding *b, const char *addr)
+{
+	for (size_t i = 0; i < b->n_devs; i++)
+		if (streq(b->devs[i].addr, addr))
+			return true;
+	return false;
+}
+
 static const struct gpv_gpu *find_gpu(const struct gpv_precheck *p, const char *addr)
 {
 	for (size_t i = 0; i < p->n_gpus; i++)
@@ -544,18 +553,19 @@ static int check_refusals(struct gpv_root *root, const struct gpv_precheck *p,
 
 		if (m->role != GPV_ROLE_OTHER || !host_driver(m->dev->driver))
 			continue;
-		n = gpv_strf("%s%s'%s' (class %04x, driver %s)", busy ? busy : "", busy ? ", " : "",
-			m->dev->addr, gpv_pci_class16(m->dev), m->dev->driver);
+		n = gpv_strf("%s%s'%s' (group %d, class %04x, driver %s)", busy ? busy : "",
+			busy ? ", " : "", m->dev->addr, m->group, gpv_pci_class16(m->dev),
+			m->dev->driver);
 		free(busy);
 		if (!(busy = n))
 			return -ENOMEM;
 	}
 	if (busy)
 		return refuse(refusal, -EBUSY, "group-in-use",
-			gpv_strf("cannot bind '%s' to vfio-pci: its IOMMU group %d also holds %s, in "
-				 "use by the host, and every device of a group must leave the host "
-				 "together",
-				d->addr, d->iommu_group, busy),
+			gpv_strf("cannot bind '%s' to vfio-pci: the IOMMU groups that move with it "
+				 "also hold %s, in use by the host, and every device of a group must "
+				 "leave the host together",
+				d->addr, busy),
 			gpv_strf("move the card to a slot whose group it has to itself (see 'gpupv "
 				 "precheck'), or unbind those devices from their drivers first if the "
 				 "host can do without them"));
@@ -596,7 +606,7 @@ int gpv_bind_plan(struct gpv_root *root, const struct gpv_precheck *p, const cha
 	struct gpv_binding existing = { 0 };
 	struct gpv_plan *plan;
 	int *groups = NULL;
-	size_t n_groups = 0;
+	size_t n_groups = 0, moving = 0;
 	int r;
 
 	if (!g) {
@@ -610,24 +620,32 @@ int gpv_bind_plan(struct gpv_root *root, const struct gpv_precheck *p, const cha
 			gpv_strf("'gpupv list' shows the GPUs and their addresses"));
 	}
 	r = journal_read(root, addr, &existing);
-	if (r == 0) {
+	if (r == 0 && existing.state != GPV_BINDING_BOUND) {
 		enum gpv_binding_state st = existing.state;
 
 		gpv_binding_clear(&existing);
-		if (st != GPV_BINDING_BOUND)
-			return refuse(refusal, -EEXIST, "unfinished",
-				gpv_strf("an earlier gpupv left '%s' half %s", addr,
-					st == GPV_BINDING_BINDING ? "bound" : "unbound"),
-				gpv_strf("run 'gpupv unbind --recover' to put the host back first"));
-	} else if (r != -ENOENT) {
+		return refuse(refusal, -EEXIST, "unfinished",
+			gpv_strf("an earlier gpupv left '%s' half %s", addr,
+				st == GPV_BINDING_BINDING ? "bound" : "unbound"),
+			gpv_strf("run 'gpupv unbind --recover' to put the host back first"));
+	} else if (r < 0 && r != -ENOENT) {
 		return r;
 	}
 
 	plan = calloc(1, sizeof(*plan));
-	if (!plan)
+	if (!plan) {
+		gpv_binding_clear(&existing);
 		return -ENOMEM;
-	memcpy(plan->binding.gpu, addr, 13);
-	plan->binding.since = (long long)time(NULL);
+	}
+	if (r == 0) {
+		/* Bound before, and something has moved back since: the journal still knows
+		 * what each device had at first, and keeps knowing it. */
+		plan->binding = existing;
+		existing = (struct gpv_binding){ 0 };
+	} else {
+		memcpy(plan->binding.gpu, addr, 13);
+		plan->binding.since = (long long)time(NULL);
+	}
 	plan->rollback = true;
 	r = check_refusals(root, p, g, flags, plan, refusal);
 	if (r < 0)
@@ -644,14 +662,21 @@ int gpv_bind_plan(struct gpv_root *root, const struct gpv_precheck *p, const cha
 				continue;
 			if (streq_ptr(m->dev->driver, "vfio-pci"))
 				continue; /* not ours to change, nor to give back */
+			if (journal_has(&plan->binding, m->dev->addr)) {
+				moving++;
+				continue;
+			}
 			r = dev_override(root, m->dev->addr, &ov);
 			if (r == 0)
 				r = add_dev(&plan->binding, m->dev, ov);
+			moving++;
 		}
 	if (r < 0)
 		goto fail;
-	if (plan->binding.n_devs == 0) {
-		*ret = plan; /* everything is on vfio-pci already */
+	if (moving == 0) {
+		/* Everything is on vfio-pci already: nothing to do, nothing to journal. */
+		*ret = plan;
+		plan->nothing_to_do = true;
 		return 0;
 	}
 
@@ -663,8 +688,14 @@ int gpv_bind_plan(struct gpv_root *root, const struct gpv_precheck *p, const cha
 			goto fail;
 	}
 	r = add_journal(plan, GPV_BINDING_BINDING);
-	for (size_t i = 0; i < plan->binding.n_devs && r >= 0; i++)
-		r = plan_to_vfio(plan, &plan->binding.devs[i]);
+	for (size_t i = 0; i < plan->binding.n_devs && r >= 0; i++) {
+		_cleanup_free_ char *cur = NULL;
+
+		/* Devices the journal knows and that are still on vfio-pci stay put. */
+		r = dev_driver(root, plan->binding.devs[i].addr, &cur);
+		if (r >= 0 && !streq_ptr(cur, "vfio-pci"))
+			r = plan_to_vfio(plan, &plan->binding.devs[i]);
+	}
 	if (r < 0)
 		goto fail;
 	groups = calloc(g->n_members + 1, sizeof(int));
@@ -838,6 +869,43 @@ static int restore_all(struct gpv_root *root, struct gpv_binding *b, struct gpv_
 	return first;
 }
 
+/* Says more about a failed step than its errno, before a rollback changes what there is to
+ * see: which member keeps a group from being viable, which file blacklists a module. */
+static void failure_detail(struct gpv_root *root, struct gpv_plan *plan, const struct gpv_step *s,
+	int err)
+{
+	if (s->kind == GPV_STEP_CHECK_VIABLE && err == -EBUSY) {
+		char path[64], **members = NULL, *out = NULL;
+
+		snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%d/devices", s->group);
+		if (gpv_root_list(root, path, &members, NULL) < 0)
+			return;
+		for (char **m = members; *m; m++) {
+			_cleanup_free_ char *drv = NULL;
+			char *n;
+
+			if (dev_driver(root, *m, &drv) < 0 || !drv || streq(drv, "vfio-pci") ||
+				streq(drv, "pci-stub") || streq(drv, "pcieport"))
+				continue;
+			n = gpv_strf("%s%s'%s' is on %s", out ? out : "", out ? ", " : "", *m, drv);
+			free(out);
+			out = n;
+		}
+		gpv_names_free(members);
+		if (out)
+			plan->failure_detail = gpv_strf("IOMMU group %d is not viable: %s", s->group, out);
+		free(out);
+	} else if (s->kind == GPV_STEP_LOAD_MODULE && err == -EPERM) {
+		struct gpv_kmod_info info = { 0 };
+
+		if (gpv_kmod_lookup(root, s->value, &info) == 0 && info.blacklist_file)
+			plan->failure_detail = gpv_strf("%s is blacklisted in %s: remove the "
+							"'blacklist' line there",
+				s->value, info.blacklist_file);
+		gpv_kmod_info_clear(&info);
+	}
+}
+
 int gpv_plan_apply(struct gpv_root *root, struct gpv_plan *plan, size_t *ret_failed)
 {
 	struct gpv_uevents *ev = NULL;
@@ -852,13 +920,10 @@ int gpv_plan_apply(struct gpv_root *root, struct gpv_plan *plan, size_t *ret_fai
 	if (r < 0) {
 		if (ret_failed)
 			*ret_failed = i;
+		failure_detail(root, plan, &plan->steps[i], r);
 		/* A bind undoes itself; an unbind keeps its journal for --recover. */
-		if (plan->rollback) {
-			int u = restore_all(root, &plan->binding, &ev);
-
-			if (u == 0)
-				(void)journal_remove(root, plan->binding.gpu);
-		}
+		if (plan->rollback && restore_all(root, &plan->binding, &ev) == 0)
+			plan->rolled_back = journal_remove(root, plan->binding.gpu) == 0;
 	}
 	gpv_uevents_free(ev);
 	return r;
@@ -882,7 +947,7 @@ int gpv_recover(struct gpv_root *root, gpv_strv *log)
 		if (log)
 			(void)gpv_strv_push_take(log,
 				gpv_strf("%s: %s %s", all[i].gpu,
-					r < 0 ? "could not recover" : "recovered from an unfinished",
+					r < 0 ? "could not recover:" : "recovered from an unfinished",
 					r < 0 ? strerror(-r) : gpv_binding_state_str(all[i].state)));
 		if (r < 0 && !first)
 			first = r;

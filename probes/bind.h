@@ -69,7 +69,11 @@ struct gpv_plan {
 	size_t n_steps;
 	gpv_strv warnings;
 	bool rollback; /* a failure puts every device back (bind); else the journal stays */
+	bool nothing_to_do; /* everything is where the command would put it */
 	size_t fail_at; /* tests: step fail_at (1-based) fails with EIO instead of running */
+	/* Set by gpv_plan_apply() on failure: */
+	bool rolled_back;     /* every device is back where it was, the journal gone */
+	char *failure_detail; /* what the kernel said, when there is more to say */
 };
 
 struct gpv_plan *gpv_plan_free(struct gpv_plan *plan);

@@ -100,6 +100,7 @@ writes=$(grep -c . "$t/.model/log")
 machine cometlake-gtx1660s
 run bind 01:00.0 --dry-run
 nwrites=$(grep -c "^ *[0-9]*  write" "$tmp/out")
+nsteps=$(grep -c "^ *[0-9]*  " "$tmp/out")
 [ "$nwrites" -ge 12 ] || bad "expected at least 12 writes in the plan, got $nwrites"
 for i in $(seq 1 "$nwrites"); do
 	machine cometlake-gtx1660s
@@ -113,7 +114,7 @@ for i in $(seq 1 "$nwrites"); do
 done
 
 # Every step, not only the writes (journal, waits, the viability check), fails in turn.
-nsteps=$(grep -c "^ *[0-9]*  " "$tmp/out")
+[ "$nsteps" -gt "$nwrites" ] || bad "expected more steps ($nsteps) than writes ($nwrites)"
 for i in $(seq 1 "$nsteps"); do
 	machine cometlake-gtx1660s
 	run_env GPUPV_TEST_FAIL_STEP="$i" -- bind 01:00.0
@@ -154,6 +155,46 @@ run unbind --recover
 grep -q "nothing to recover" "$tmp/out" || bad "recover with nothing to do"
 ok
 
+# A rollback that cannot finish says so and keeps the journal; --recover then finishes.
+machine cometlake-gtx1660s
+run_env GPUPV_TEST_FAIL_STEP="$nsteps" GPV_MODEL_FAIL=bind@0000:01:00.1 -- bind 01:00.0
+[ $? = 1 ] && grep -q "journal is kept" "$tmp/err" && ! grep -q "given back" "$tmp/err" ||
+	{ bad "a failed rollback is reported as done"; cat "$tmp/err"; }
+run status
+grep -q "unfinished" "$tmp/out" || bad "status does not show the unfinished bind"
+run unbind --recover
+[ $? = 0 ] || bad "recover after a failed rollback"
+snapshot | diff "$tmp/before" - >/dev/null || bad "failed rollback: not recovered"
+ok
+
+# Bound, one function given back by hand, bound again: the journal keeps every original driver.
+machine cometlake-gtx1660s
+run bind 01:00.0 || bad "bind before the manual undo"
+env LD_PRELOAD="$model" GPV_MODEL_ROOT="$t" dash -c 'printf "\n" > "$1/sys/bus/pci/devices/0000:01:00.1/driver_override"; printf 0000:01:00.1 > "$1/sys/bus/pci/drivers/vfio-pci/unbind"; printf 0000:01:00.1 > "$1/sys/bus/pci/drivers/snd_hda_intel/bind"' sh "$t"
+[ "$(driver 0000:01:00.1)" = snd_hda_intel ] || bad "manual undo did not happen"
+run bind 01:00.0
+[ $? = 0 ] && [ "$(driver 0000:01:00.1)" = vfio-pci ] || bad "rebind after a manual undo"
+grep -q "device 0000:01:00.0 group 1 driver nvidia" "$t/run/gpupv/bindings/0000:01:00.0" ||
+	bad "rebind forgot the GPU's original driver"
+run unbind 01:00.0
+snapshot | diff "$tmp/before" - >/dev/null || bad "unbind after rebind did not restore everything"
+ok
+
+# A member that bind does not move (a bridge on another driver) keeps the group from being
+# viable: the bind fails, names it, and puts everything back.
+machine cometlake-gtx1660s
+mkdir -p "$t/sys/bus/pci/drivers/shpchp"
+rm -f "$t/sys/bus/pci/drivers/pcieport/0000:00:01.0" "$t/sys/devices/pci0000:00/0000:00:01.0/driver"
+ln -s ../../../bus/pci/drivers/shpchp "$t/sys/devices/pci0000:00/0000:00:01.0/driver"
+ln -s ../../../../devices/pci0000:00/0000:00:01.0 "$t/sys/bus/pci/drivers/shpchp/0000:00:01.0"
+snapshot >"$tmp/before2"
+run bind 01:00.0
+[ $? = 1 ] && grep -q "IOMMU group 1 is not viable: '0000:00:01.0' is on shpchp" "$tmp/err" ||
+	{ bad "non-viable group: no culprit named"; cat "$tmp/err"; }
+grep -q "given back" "$tmp/err" || bad "non-viable group: no rollback"
+snapshot | diff "$tmp/before2" - >/dev/null || bad "non-viable group: not rolled back"
+ok
+
 # --- two gpupv at once ------------------------------------------------------------------
 machine cometlake-gtx1660s
 mkdir -p "$t/run/gpupv"
@@ -188,7 +229,7 @@ refused() { # label code-text
 machine b550-chipset-slot
 snapshot >"$tmp/before"
 run bind 04:00.0; rc=$?
-refused "group in use" "also holds '0000:02:00.0' (class 0c03, driver xhci_hcd)"
+refused "group in use" "also hold '0000:02:00.0' (group 15, class 0c03, driver xhci_hcd)"
 run bind 04:00.0 --json; rc=$?
 grep -q '"code": "group-in-use"' "$tmp/out" || bad "refusal --json"
 run bind 00:14.0; rc=$?
