@@ -490,6 +490,196 @@ static int drm_clients(struct gpv_root *root, const char *addr, char **ret)
 	return 0;
 }
 
+/* In use by the host ---------------------------------------------------------------- */
+
+/* The entries of /sys/class/CLASS that belong to the PCI device at syspath. -ENODATA when the
+ * root has no such class folder: a recording that cannot tell. */
+static int class_children(struct gpv_root *root, const char *class, const char *syspath,
+	gpv_strv *ret)
+{
+	char dir[64], **names = NULL;
+	size_t plen = strlen(syspath);
+	int r;
+
+	snprintf(dir, sizeof(dir), "/sys/class/%s", class);
+	r = gpv_root_list(root, dir, &names, NULL);
+	if (r == -ENOENT)
+		return -ENODATA;
+	if (r < 0)
+		return r;
+	for (char **n = names; *n && r >= 0; n++) {
+		_cleanup_free_ char *path = gpv_strf("%s/%s", dir, *n), *canon = NULL;
+
+		if (!path) {
+			r = -ENOMEM;
+			break;
+		}
+		if (gpv_root_resolve(root, path, &canon) < 0)
+			continue;
+		if (strncmp(canon, syspath, plen) == 0 && canon[plen] == '/')
+			r = gpv_strv_push(ret, *n);
+	}
+	gpv_names_free(names);
+	return r < 0 ? r : 0;
+}
+
+/* Appends "what" to a comma-separated list. */
+static int also(char **list, char *what)
+{
+	char *n;
+
+	if (!what)
+		return -ENOMEM;
+	n = gpv_strf("%s%s%s", *list ? *list : "", *list ? ", " : "", what);
+	free(what);
+	free(*list);
+	*list = n;
+	return n ? 0 : -ENOMEM;
+}
+
+/* A mounted filesystem or active swap on one of the device's disks (or on what is built on
+ * them: dm, md). */
+static int disk_use(struct gpv_root *root, const char *syspath, char **why)
+{
+	_cleanup_free_ char *mounts = NULL, *swaps = NULL;
+	gpv_strv disks = { 0 };
+	int r = class_children(root, "block", syspath, &disks);
+
+	if (r < 0 || !disks.n)
+		goto out;
+	/* What is stacked on the disks counts too: /sys/class/block/X/holders/. */
+	for (size_t i = 0; i < disks.n && r >= 0; i++) {
+		_cleanup_free_ char *path = gpv_strf("/sys/class/block/%s/holders", disks.v[i]);
+		char **holders = NULL;
+
+		if (!path || gpv_root_list(root, path, &holders, NULL) < 0)
+			continue;
+		for (char **h = holders; *h && r >= 0; h++) {
+			_cleanup_free_ char *dm = NULL, *dmpath = gpv_strf("/sys/class/block/%s/dm/name", *h);
+
+			if (!gpv_strv_contains(&disks, *h))
+				r = gpv_strv_push(&disks, *h);
+			if (r >= 0 && dmpath && gpv_root_read(root, dmpath, 4096, &dm, NULL) == 0)
+				r = gpv_strv_push_take(&disks, gpv_strf("mapper/%s", gpv_strip(dm)));
+		}
+		gpv_names_free(holders);
+	}
+	if (r < 0)
+		goto out;
+	r = gpv_root_read(root, "/proc/mounts", 4 * 1024 * 1024, &mounts, NULL);
+	if (r < 0) {
+		r = r == -ENOENT ? -ENODATA : r;
+		goto out;
+	}
+	(void)gpv_root_read(root, "/proc/swaps", 1024 * 1024, &swaps, NULL);
+	for (int pass = 0; pass < 2 && r >= 0; pass++) {
+		char *save = NULL, *text = pass ? swaps : mounts;
+
+		for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line && r >= 0;
+			line = strtok_r(NULL, "\n", &save)) {
+			char dev[256], where[512];
+			const char *name;
+
+			if (sscanf(line, "%255s %511s", dev, where) < 1 || !(name = startswith(dev, "/dev/")))
+				continue;
+			if (gpv_strv_contains(&disks, name))
+				r = also(why, pass ? gpv_strf("swap on %s", dev)
+						   : gpv_strf("%s mounted on %s", dev, where));
+		}
+	}
+out:
+	gpv_strv_clear(&disks);
+	return r;
+}
+
+/* One of the device's network interfaces carries a default route (IPv4 or IPv6). */
+static int route_use(struct gpv_root *root, const char *syspath, char **why)
+{
+	_cleanup_free_ char *v4 = NULL, *v6 = NULL;
+	gpv_strv ifaces = { 0 };
+	char *save = NULL;
+	int r = class_children(root, "net", syspath, &ifaces);
+
+	if (r < 0 || !ifaces.n)
+		goto out;
+	r = gpv_root_read(root, "/proc/net/route", 1024 * 1024, &v4, NULL);
+	if (r < 0) {
+		r = r == -ENOENT ? -ENODATA : r;
+		goto out;
+	}
+	(void)gpv_root_read(root, "/proc/net/ipv6_route", 1024 * 1024, &v6, NULL);
+	/* "Iface Destination Gateway ...": a destination of 00000000 is the default route. */
+	for (char *line = strtok_r(v4, "\n", &save); line && r >= 0; line = strtok_r(NULL, "\n", &save)) {
+		char iface[64], dest[16];
+
+		if (sscanf(line, "%63s %15s", iface, dest) == 2 && streq(dest, "00000000") &&
+			gpv_strv_contains(&ifaces, iface))
+			r = also(why, gpv_strf("%s carries the default route", iface));
+	}
+	/* "dest prefixlen src srcprefix nexthop metric refcnt use flags iface": ::/0. */
+	for (char *line = v6 ? strtok_r(v6, "\n", &save) : NULL; line && r >= 0;
+		line = strtok_r(NULL, "\n", &save)) {
+		char dest[40], plen[4], iface[64];
+
+		if (sscanf(line, "%39s %3s %*s %*s %*s %*s %*s %*s %*s %63s", dest, plen, iface) == 3 &&
+			strspn(dest, "0") == 32 && streq(plen, "00") && gpv_strv_contains(&ifaces, iface))
+			r = also(why, gpv_strf("%s carries the IPv6 default route", iface));
+	}
+out:
+	gpv_strv_clear(&ifaces);
+	return r;
+}
+
+/* A keyboard hangs off the device: an input device with key events and autorepeat. */
+static int keyboard_use(struct gpv_root *root, const char *syspath, char **why)
+{
+	gpv_strv inputs = { 0 };
+	int r = class_children(root, "input", syspath, &inputs);
+
+	for (size_t i = 0; r >= 0 && i < inputs.n; i++) {
+		_cleanup_free_ char *ev = NULL, *name = NULL, *path = NULL;
+		uint64_t bits;
+
+		if (!startswith(inputs.v[i], "input"))
+			continue;
+		path = gpv_strf("/sys/class/input/%s/capabilities/ev", inputs.v[i]);
+		if (!path || gpv_root_read(root, path, 4096, &ev, NULL) < 0 ||
+			gpv_parse_hex(gpv_strip(ev), UINT64_MAX, &bits) < 0)
+			continue;
+		/* EV_KEY (1) and EV_REP (20): keyboards repeat, mice and buttons do not. */
+		if (!(bits & (1u << 1)) || !(bits & (1u << 20)))
+			continue;
+		free(path);
+		path = gpv_strf("/sys/class/input/%s/name", inputs.v[i]);
+		if (path)
+			(void)gpv_root_read(root, path, 4096, &name, NULL);
+		r = also(why, gpv_strf("the keyboard '%s' is on it", name ? gpv_strip(name) : inputs.v[i]));
+	}
+	gpv_strv_clear(&inputs);
+	return r;
+}
+
+/*
+ * Why the host needs a device it would lose with the GPU's group: the storage behind a
+ * mounted filesystem, the NIC with the default route, the USB controller with the keyboard.
+ * 0 and *why NULL when it can go; -ENODATA when this root cannot tell (a recording without
+ * /sys/class or /proc/mounts), which counts as in use.
+ */
+static int host_use(struct gpv_root *root, const struct gpv_pci_dev *d, char **why)
+{
+	int r;
+
+	*why = NULL;
+	if (!d->syspath)
+		return -ENODATA;
+	if ((r = disk_use(root, d->syspath, why)) < 0 || (r = route_use(root, d->syspath, why)) < 0 ||
+		(r = keyboard_use(root, d->syspath, why)) < 0) {
+		free(*why);
+		*why = NULL;
+	}
+	return r;
+}
+
 static bool journal_has(const struct gpv_binding *b, const char *addr)
 {
 	for (size_t i = 0; i < b->n_devs; i++)
@@ -549,26 +739,36 @@ static int check_refusals(struct gpv_root *root, const struct gpv_precheck *p,
 	/* Every other device of the groups moves too: refuse when the host is using one. */
 	for (size_t i = 0; i < g->n_members; i++) {
 		const struct gpv_member *m = &g->members[i];
-		char *n;
+		_cleanup_free_ char *why = NULL;
 
 		if (m->role != GPV_ROLE_OTHER || !host_driver(m->dev->driver))
 			continue;
-		n = gpv_strf("%s%s'%s' (group %d, class %04x, driver %s)", busy ? busy : "",
-			busy ? ", " : "", m->dev->addr, m->group, gpv_pci_class16(m->dev),
-			m->dev->driver);
-		free(busy);
-		if (!(busy = n))
-			return -ENOMEM;
+		r = host_use(root, m->dev, &why);
+		if (r == -ENOMEM)
+			return r;
+		if (r == 0 && !why) {
+			r = gpv_strv_push_take(&plan->warnings,
+				gpv_strf("'%s' (class %04x, %s) leaves the host too: it shares IOMMU "
+					 "group %d",
+					m->dev->addr, gpv_pci_class16(m->dev), m->dev->driver, m->group));
+			if (r < 0)
+				return r;
+			continue;
+		}
+		r = also(&busy, gpv_strf("'%s' (group %d, class %04x, driver %s: %s)", m->dev->addr,
+					m->group, gpv_pci_class16(m->dev), m->dev->driver,
+					why ? why : "this recording cannot tell whether the host uses it"));
+		if (r < 0)
+			return r;
 	}
 	if (busy)
 		return refuse(refusal, -EBUSY, "group-in-use",
 			gpv_strf("cannot bind '%s' to vfio-pci: the IOMMU groups that move with it "
-				 "also hold %s, in use by the host, and every device of a group must "
-				 "leave the host together",
+				 "also hold %s, and every device of a group must leave the host "
+				 "together",
 				d->addr, busy),
 			gpv_strf("move the card to a slot whose group it has to itself (see 'gpupv "
-				 "precheck'), or unbind those devices from their drivers first if the "
-				 "host can do without them"));
+				 "precheck'), or stop the host's use of those devices first"));
 
 	for (size_t i = 0; i < p->n_gpus; i++)
 		displays += !p->gpus[i].bmc || p->gpus[i].dev == d;
@@ -659,6 +859,9 @@ int gpv_bind_plan(struct gpv_root *root, const struct gpv_precheck *p, const cha
 			char *ov = NULL;
 
 			if (!role_moves(m->role) || (m->role == GPV_ROLE_GPU) != (pass == 1))
+				continue;
+			/* A device on no driver does not keep a group from being viable. */
+			if (m->role == GPV_ROLE_OTHER && !m->dev->driver)
 				continue;
 			if (streq_ptr(m->dev->driver, "vfio-pci"))
 				continue; /* not ours to change, nor to give back */

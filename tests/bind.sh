@@ -229,9 +229,60 @@ refused() { # label code-text
 machine b550-chipset-slot
 snapshot >"$tmp/before"
 run bind 04:00.0; rc=$?
-refused "group in use" "also hold '0000:02:00.0' (group 15, class 0c03, driver xhci_hcd)"
+refused "group in use, cannot tell" "'0000:02:00.0' (group 15, class 0c03, driver xhci_hcd: this recording cannot tell whether the host uses it)"
 run bind 04:00.0 --json; rc=$?
 grep -q '"code": "group-in-use"' "$tmp/out" || bad "refusal --json"
+# The same group on a machine that shows what the host uses: a mounted disk, the default
+# route and a keyboard each keep their controller; without them, everything moves.
+sysfs_of() { readlink -f "$t/sys/bus/pci/devices/$1"; }
+link_class() { # class name target: a relative link, as sysfs has them
+	ln -s "../../${3#"$(readlink -f "$t")/sys/"}" "$t/sys/class/$1/$2"
+}
+uses() { # disk mount route keyboard: 1 to set each
+	rm -rf "$t/sys/class/block" "$t/sys/class/net" "$t/sys/class/input"
+	mkdir -p "$t/sys/class/block" "$t/sys/class/net" "$t/sys/class/input" "$t/proc/net"
+	d=$(sysfs_of 0000:02:00.1)/ata1/host0/target0:0:0/0:0:0:0/block/sda
+	mkdir -p "$d/sda2"
+	link_class block sda "$d"
+	link_class block sda2 "$d/sda2"
+	if [ "$2" = 1 ]; then echo "/dev/sda2 / ext4 rw 0 0"; else echo "proc /proc proc rw 0 0"; fi >"$t/proc/mounts"
+	d=$(sysfs_of 0000:05:00.0)/net/enp5s0
+	mkdir -p "$d"
+	link_class net enp5s0 "$d"
+	printf 'Iface\tDestination\tGateway\n' >"$t/proc/net/route"
+	[ "$3" = 1 ] && printf 'enp5s0\t00000000\t0101A8C0\n' >>"$t/proc/net/route"
+	printf 'enp5s0\t0001A8C0\t00000000\n' >>"$t/proc/net/route"
+	d=$(sysfs_of 0000:02:00.0)/usb1/1-1/1-1:1.0/input/input3
+	mkdir -p "$d/capabilities"
+	link_class input input3 "$d"
+	echo "Logitech USB Keyboard" >"$d/name"
+	if [ "$4" = 1 ]; then echo 120013; else echo 17; fi >"$d/capabilities/ev"
+}
+machine b550-chipset-slot
+uses 1 1 1 1
+snapshot >"$tmp/before"
+run bind 04:00.0; rc=$?
+refused "group in use" "'0000:02:00.1' (group 15, class 0106, driver ahci: /dev/sda2 mounted on /)"
+grep -q "enp5s0 carries the default route" "$tmp/err" && grep -q "the keyboard 'Logitech USB Keyboard' is on it" "$tmp/err" ||
+	bad "group in use: not every use named"
+uses 1 0 1 0
+run bind 04:00.0; rc=$?
+refused "group in use, route only" "enp5s0 carries the default route"
+grep -q "0000:02:00.1\|0000:02:00.0" "$tmp/err" && bad "devices the host does not use were named"
+uses 1 0 0 0
+run bind 04:00.0
+[ $? = 0 ] || { bad "a group the host does not use: exit"; cat "$tmp/err"; }
+for a in 0000:02:00.0 0000:02:00.1 0000:05:00.0 0000:04:00.0 0000:04:00.1; do
+	[ "$(driver $a)" = vfio-pci ] || bad "group moved: $a is on '$(driver $a)'"
+done
+grep -q "'0000:05:00.0' (class 0200, r8169) leaves the host too" "$tmp/err" || bad "no warning for the devices that leave too"
+[ "$(driver 0000:02:00.2)" = pcieport ] || bad "a bridge of the group moved"
+run unbind 04:00.0
+[ "$(driver 0000:05:00.0)" = r8169 ] && [ "$(driver 0000:02:00.1)" = ahci ] || bad "group given back"
+ok
+
+machine b550-chipset-slot
+snapshot >"$tmp/before"
 run bind 00:14.0; rc=$?
 refused "not a GPU" "no GPU at '0000:00:14.0'"
 run bind 7; rc=$?
