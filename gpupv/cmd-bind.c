@@ -100,6 +100,11 @@ static void print_steps(const struct gpv_plan *plan)
 		case GPV_STEP_CHECK_VIABLE:
 			printf("check that IOMMU group %d is viable (VFIO_GROUP_GET_STATUS)\n", s->group);
 			break;
+		case GPV_STEP_PERSIST:
+			printf("%s /var/lib/gpupv/bindings/%s and rewrite "
+			       "/etc/udev/rules.d/61-gpupv.rules and /etc/modprobe.d/gpupv.conf\n",
+				streq(s->value, "add") ? "write" : "remove", plan->binding.gpu);
+			break;
 		}
 	}
 }
@@ -163,8 +168,14 @@ static int finish(struct gpv_root *root, const struct gpv_opts *o, const char *c
 
 		for (size_t i = 0; i < plan->n_steps; i++)
 			groups += plan->steps[i].kind == GPV_STEP_CHECK_VIABLE;
-		printf("bound %s: %s viable; 'gpupv unbind %s' gives it back\n", gpu,
-			groups == 1 ? "its IOMMU group is" : "its IOMMU groups are", gpu);
+		if (groups)
+			printf("bound %s: %s viable; 'gpupv unbind %s' gives it back\n", gpu,
+				groups == 1 ? "its IOMMU group is" : "its IOMMU groups are", gpu);
+		if (o->persist)
+			printf("persistent: a udev rule and a modprobe softdep keep %s on vfio-pci "
+			       "across reboots (if its driver loads from the initramfs, rebuild it: "
+			       "'update-initramfs -u'); 'gpupv unbind --persist %s' ends that\n",
+				gpu, gpu);
 	}
 	else
 		printf("gave %s back to the host\n", gpu);
@@ -196,7 +207,8 @@ int gpv_cmd_bind(const struct gpv_opts *o, int argc, char **argv)
 		ret = GPV_EXIT_USAGE;
 		goto out;
 	}
-	r = gpv_bind_plan(root, p, gpu, o->force ? GPV_BIND_FORCE : 0, &plan, &refusal);
+	r = gpv_bind_plan(root, p, gpu,
+		(o->force ? GPV_BIND_FORCE : 0) | (o->persist ? GPV_BIND_PERSIST : 0), &plan, &refusal);
 	if (r < 0) {
 		if (refusal.message) {
 			print_refusal(&refusal);
@@ -268,7 +280,7 @@ int gpv_cmd_unbind(const struct gpv_opts *o, int argc, char **argv)
 		ret = GPV_EXIT_USAGE;
 		goto out;
 	}
-	r = gpv_unbind_plan(root, gpu, &plan, &refusal);
+	r = gpv_unbind_plan(root, gpu, o->persist ? GPV_BIND_PERSIST : 0, &plan, &refusal);
 	if (r < 0) {
 		if (refusal.message) {
 			print_refusal(&refusal);
@@ -324,7 +336,9 @@ int gpv_cmd_status(const struct gpv_opts *o, int argc, char **argv)
 
 		if (localtime_r(&t, &tm))
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-		printf("GPU %s  %s since %s%s\n", b->gpu, gpv_binding_state_str(b->state), when,
+		printf("GPU %s  %s since %s%s%s\n", b->gpu,
+			b->this_boot ? gpv_binding_state_str(b->state) : "persisted", when,
+			!b->this_boot ? " (vfio-pci again at each boot)" : b->persistent ? ", persistent" : "",
 			b->state == GPV_BINDING_BOUND ? "" : "  (unfinished: run 'gpupv unbind --recover')");
 		for (size_t j = 0; j < b->n_devs; j++) {
 			const struct gpv_bind_dev *d = &b->devs[j];
@@ -350,10 +364,11 @@ int gpv_cmd_status(const struct gpv_opts *o, int argc, char **argv)
 			last = b->devs[j].group;
 			v = gpv_vfio_group_viable(root, last);
 			printf("  group %d: %s\n", last,
-				v == 1	      ? "viable"
-				: v == 0      ? "NOT viable"
-				: v == -EBUSY ? "in use (a VM holds it)"
-					      : strerror(-v));
+				v == 1		? "viable"
+				: v == 0	? "NOT viable"
+				: v == -EBUSY	? "in use (a VM holds it)"
+				: v == -ENOENT	? "not on vfio-pci"
+						: strerror(-v));
 		}
 	}
 	ret = GPV_EXIT_OK;

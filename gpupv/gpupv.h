@@ -20,7 +20,7 @@ struct gpv_opts {
 	bool json;
 	bool color;
 	int verbose;
-	bool dry_run, force, recover, no_wait, apply;
+	bool dry_run, force, recover, no_wait, apply, persist;
 };
 
 struct gpv_root;

@@ -19,6 +19,7 @@ enum {
 	OPT_RECOVER = 1 << 2,
 	OPT_NO_WAIT = 1 << 3,
 	OPT_APPLY = 1 << 4,
+	OPT_PERSIST = 1 << 5,
 };
 
 struct command {
@@ -162,9 +163,9 @@ static const struct command commands[] = {
 		"check whether this host can pass a GPU to a VM, and how to fix it", 0},
 	{"list", cmd_list, "list the GPUs with their IOMMU group and partitioning modes", 0},
 	{"bind", gpv_cmd_bind, "move a GPU and its IOMMU groups to vfio-pci",
-		OPT_DRY_RUN | OPT_FORCE | OPT_NO_WAIT},
+		OPT_DRY_RUN | OPT_FORCE | OPT_NO_WAIT | OPT_PERSIST},
 	{"unbind", gpv_cmd_unbind, "give a GPU back to the drivers it had (--recover: after a crash)",
-		OPT_DRY_RUN | OPT_RECOVER | OPT_NO_WAIT},
+		OPT_DRY_RUN | OPT_RECOVER | OPT_NO_WAIT | OPT_PERSIST},
 	{"status", gpv_cmd_status, "what gpupv has bound, and whether each group is viable", 0},
 	{"boot-config", gpv_cmd_boot_config,
 		"the kernel parameters this host needs (--apply: edit GRUB's)", OPT_APPLY | OPT_DRY_RUN},
@@ -181,18 +182,22 @@ static const char *const command_help[] = {
 	"Usage: gpupv list [--root DIR] [--json] [--no-color] [-v]\n\nLists the GPUs: index, "
 	"address, driver, IOMMU group, whether the group is\nisolated, partitioning modes and "
 	"name.\n",
-	"Usage: gpupv bind GPU [--dry-run] [--force] [--no-wait] [--json] [--root DIR]\n\n"
+	"Usage: gpupv bind GPU [--persist] [--dry-run] [--force] [--no-wait] [--json]\n"
+	"                      [--root DIR]\n\n"
 	"Moves the GPU (an address such as 0000:01:00.0 or 01:00.0, or its index in\n"
 	"'gpupv list'), its functions and every other non-bridge device of their IOMMU\n"
 	"groups to vfio-pci, then asks the kernel whether each group is viable. A journal\n"
 	"under /run/gpupv is written before any change; a failure puts every device back.\n"
 	"Refuses a group the host uses, a GPU with open DRM clients, and the host's only\n"
 	"display (unless --force).\n\n"
+	"--persist keeps the binding across reboots: a udev rule that gpupv owns sets the\n"
+	"override as the devices appear, and a modprobe softdep loads vfio-pci first.\n\n"
 	"Exit status: 0 done, 1 error (the host is as it was), 2 usage, 4 refused.\n",
-	"Usage: gpupv unbind GPU [--dry-run] [--no-wait] [--json] [--root DIR]\n"
+	"Usage: gpupv unbind GPU [--persist] [--dry-run] [--no-wait] [--json] [--root DIR]\n"
 	"       gpupv unbind --recover [--dry-run] [--no-wait]\n\n"
 	"Gives each device gpupv bound back to the driver it had before, and touches\n"
-	"nothing gpupv did not change. --recover puts back every device of an unfinished\n"
+	"nothing gpupv did not change; --persist also ends a persistent binding.\n"
+	"--recover puts back every device of an unfinished\n"
 	"bind or unbind (after a crash or a kill).\n",
 	"Usage: gpupv status [--json] [--root DIR]\n\n"
 	"What gpupv has bound, since when, the driver each device returns to, and\n"
@@ -225,6 +230,7 @@ static void usage(FILE *f)
 	      "      --recover    unbind: put back what an interrupted gpupv left\n"
 	      "      --no-wait    bind, unbind: fail instead of waiting for another gpupv\n"
 	      "      --apply      boot-config: edit /etc/default/grub and run update-grub\n"
+	      "      --persist    bind, unbind: keep (or stop keeping) it across reboots\n"
 	      "  -h, --help       show this help ('gpupv COMMAND --help' for a command)\n"
 	      "  -V, --version    show the version\n"
 	      "\nSee gpupv(1), gpupv-precheck(1), gpupv-list(1) and gpupv-bind(1).\n",
@@ -275,6 +281,7 @@ int main(int argc, char **argv)
 		{"recover", no_argument, NULL, 'R'},
 		{"no-wait", no_argument, NULL, 'W'},
 		{"apply", no_argument, NULL, 'A'},
+		{"persist", no_argument, NULL, 'P'},
 		{},
 	};
 	static const struct {
@@ -286,6 +293,7 @@ int main(int argc, char **argv)
 		{OPT_RECOVER, "--recover"},
 		{OPT_NO_WAIT, "--no-wait"},
 		{OPT_APPLY, "--apply"},
+		{OPT_PERSIST, "--persist"},
 	};
 	unsigned given = 0;
 	struct gpv_opts o = {.root = getenv("GPUPV_ROOT")};
@@ -317,6 +325,10 @@ int main(int argc, char **argv)
 		case 'A':
 			o.apply = true;
 			given |= OPT_APPLY;
+			break;
+		case 'P':
+			o.persist = true;
+			given |= OPT_PERSIST;
 			break;
 		case 'r':
 			o.root = optarg;

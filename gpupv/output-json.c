@@ -332,6 +332,8 @@ int gpv_print_status_json(FILE *f, struct gpv_root *root, const struct gpv_bindi
 		add(b, "gpu", jstr(all[i].gpu));
 		add(b, "state", jstr(gpv_binding_state_str(all[i].state)));
 		add(b, "since", json_object_new_int64(all[i].since));
+		add(b, "persistent", json_object_new_boolean(all[i].persistent));
+		add(b, "this_boot", json_object_new_boolean(all[i].this_boot));
 		for (size_t j = 0; j < all[i].n_devs; j++) {
 			json_object *d = json_object_array_get_idx(devs, j);
 			_cleanup_close_ int fd = -1;

@@ -13,6 +13,9 @@
 #include "probes/bind.h"
 
 #define BINDINGS_DIR "/run/gpupv/bindings"
+#define PERSIST_DIR "/var/lib/gpupv/bindings"
+#define UDEV_RULES "/etc/udev/rules.d/61-gpupv.rules"
+#define MODPROBE_CONF "/etc/modprobe.d/gpupv.conf"
 #define WAIT_MS 5000
 
 const char *gpv_binding_state_str(enum gpv_binding_state s)
@@ -25,7 +28,7 @@ const char *gpv_binding_state_str(enum gpv_binding_state s)
 const char *gpv_step_kind_str(enum gpv_step_kind k)
 {
 	static const char *const names[] = { "load-module", "journal", "write", "wait-driver",
-		"wait-vfio", "check-viable", "remove-journal" };
+		"wait-vfio", "check-viable", "remove-journal", "persist" };
 
 	return names[k];
 }
@@ -185,13 +188,11 @@ static int journal_remove(struct gpv_root *root, const char *gpu)
 	return r < 0 ? r : gpv_root_unlink(root, path);
 }
 
-static int journal_read(struct gpv_root *root, const char *gpu, struct gpv_binding *ret)
+static int read_binding(struct gpv_root *root, const char *path, struct gpv_binding *ret)
 {
-	_cleanup_free_ char *path = NULL, *text = NULL;
+	_cleanup_free_ char *text = NULL;
 	int r, line = 0;
 
-	if ((r = journal_path(gpu, &path)) < 0)
-		return r;
 	r = gpv_root_read(root, path, 1024 * 1024, &text, NULL);
 	if (r < 0)
 		return r;
@@ -201,46 +202,202 @@ static int journal_read(struct gpv_root *root, const char *gpu, struct gpv_bindi
 	return r;
 }
 
+/* The journal of this boot; after a reboot, the persisted copy stands in for it. */
+static int journal_read(struct gpv_root *root, const char *gpu, struct gpv_binding *ret)
+{
+	_cleanup_free_ char *path = NULL;
+	int r = journal_path(gpu, &path);
+
+	if (r < 0)
+		return r;
+	r = read_binding(root, path, ret);
+	if (r != -ENOENT)
+		return r;
+	free(path);
+	path = gpv_strf(PERSIST_DIR "/%s", gpu);
+	return path ? read_binding(root, path, ret) : -ENOMEM;
+}
+
+bool gpv_binding_persistent(struct gpv_root *root, const char *gpu)
+{
+	_cleanup_free_ char *path = gpv_strf(PERSIST_DIR "/%s", gpu);
+
+	return path && gpv_root_exists(root, path) == 0;
+}
+
+int gpv_persist_sync(struct gpv_root *root)
+{
+	char **names = NULL, *rules = NULL, *conf = NULL;
+	size_t rules_len = 0, conf_len = 0;
+	gpv_strv drivers = { 0 };
+	FILE *fr = NULL, *fc = NULL;
+	size_t n = 0, count = 0;
+	int r = gpv_root_list(root, PERSIST_DIR, &names, &n);
+
+	if (r == -ENOENT) {
+		n = 0;
+		r = 0;
+	} else if (r < 0) {
+		return r;
+	}
+	fr = open_memstream(&rules, &rules_len);
+	fc = open_memstream(&conf, &conf_len);
+	if (!fr || !fc) {
+		r = -ENOMEM;
+		goto out;
+	}
+	fprintf(fr, "# Written by gpupv from %s; 'gpupv unbind --persist' removes its lines.\n"
+		    "# Each device gets vfio-pci as its driver as soon as it appears.\n",
+		PERSIST_DIR);
+	fprintf(fc, "# Written by gpupv from %s; 'gpupv unbind --persist' removes its lines.\n"
+		    "# vfio-pci loads before the drivers of the devices gpupv keeps for VMs.\n",
+		PERSIST_DIR);
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		_cleanup_free_ char *path = NULL;
+		struct gpv_binding b = { 0 };
+
+		if (!gpv_pci_addr_valid(names[i]))
+			continue;
+		path = gpv_strf(PERSIST_DIR "/%s", names[i]);
+		if (!path || read_binding(root, path, &b) < 0)
+			continue;
+		count++;
+		for (size_t j = 0; j < b.n_devs && r >= 0; j++) {
+			fprintf(fr,
+				"ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"%s\", "
+				"ATTR{driver_override}=\"vfio-pci\"\n",
+				b.devs[j].addr);
+			if (b.devs[j].orig_driver && !gpv_strv_contains(&drivers, b.devs[j].orig_driver))
+				r = gpv_strv_push(&drivers, b.devs[j].orig_driver);
+		}
+		gpv_binding_clear(&b);
+	}
+	for (size_t i = 0; i < drivers.n; i++)
+		fprintf(fc, "softdep %s pre: vfio-pci\n", drivers.v[i]);
+	if (fclose(fr) != 0 || fclose(fc) != 0) {
+		fr = fc = NULL;
+		r = -ENOMEM;
+		goto out;
+	}
+	fr = fc = NULL;
+	if (r < 0)
+		goto out;
+	if (count == 0) {
+		if ((r = gpv_root_unlink(root, UDEV_RULES)) == 0)
+			r = gpv_root_unlink(root, MODPROBE_CONF);
+		goto out;
+	}
+	if ((r = gpv_root_mkdir_p(root, "/etc/udev/rules.d", 0755)) < 0 ||
+		(r = gpv_root_mkdir_p(root, "/etc/modprobe.d", 0755)) < 0 ||
+		(r = gpv_root_replace(root, UDEV_RULES, rules)) < 0)
+		goto out;
+	r = gpv_root_replace(root, MODPROBE_CONF, conf);
+out:
+	if (fr)
+		fclose(fr);
+	if (fc)
+		fclose(fc);
+	free(rules);
+	free(conf);
+	gpv_strv_clear(&drivers);
+	gpv_names_free(names);
+	return r;
+}
+
+static int persist(struct gpv_root *root, struct gpv_binding *b, bool add)
+{
+	_cleanup_free_ char *path = gpv_strf(PERSIST_DIR "/%s", b->gpu), *text = NULL;
+	int r;
+
+	if (!path)
+		return -ENOMEM;
+	if (add) {
+		struct gpv_binding copy = *b;
+
+		copy.state = GPV_BINDING_BOUND;
+		if ((r = gpv_binding_format(&copy, &text)) < 0 ||
+			(r = gpv_root_mkdir_p(root, PERSIST_DIR, 0755)) < 0 ||
+			(r = gpv_root_replace(root, path, text)) < 0)
+			return r;
+	} else if ((r = gpv_root_unlink(root, path)) < 0) {
+		return r;
+	}
+	r = gpv_persist_sync(root);
+	if (r < 0 && add) {
+		/* All or nothing: without both files, no copy either. */
+		(void)gpv_root_unlink(root, path);
+		(void)gpv_persist_sync(root);
+	}
+	return r;
+}
+
 static int cmp_binding(const void *a, const void *b)
 {
 	return strcmp(((const struct gpv_binding *)a)->gpu, ((const struct gpv_binding *)b)->gpu);
 }
 
+static bool have_binding(const struct gpv_binding *all, size_t n, const char *gpu)
+{
+	for (size_t i = 0; i < n; i++)
+		if (streq(all[i].gpu, gpu))
+			return true;
+	return false;
+}
+
 int gpv_bindings_load(struct gpv_root *root, struct gpv_binding **ret, size_t *ret_n)
 {
+	static const char *const dirs[] = { BINDINGS_DIR, PERSIST_DIR };
 	struct gpv_binding *all = NULL;
-	char **names = NULL;
-	size_t n = 0, count = 0;
-	int r = gpv_root_list(root, BINDINGS_DIR, &names, &n);
+	size_t count = 0, cap = 0;
+	int r = 0;
 
-	if (r == -ENOENT) {
-		*ret = NULL;
-		*ret_n = 0;
-		return 0;
-	}
-	if (r < 0)
-		return r;
-	all = calloc(n ? n : 1, sizeof(*all));
-	if (!all) {
-		gpv_names_free(names);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (!gpv_pci_addr_valid(names[i]))
-			continue; /* a temporary file, or something that is not ours */
-		r = journal_read(root, names[i], &all[count]);
-		if (r == -ENOMEM)
+	/* This boot's journals first; a persisted binding with none is bound by the udev rule. */
+	for (size_t d = 0; d < ELEMENTSOF(dirs) && r >= 0; d++) {
+		char **names = NULL;
+		size_t n = 0;
+
+		r = gpv_root_list(root, dirs[d], &names, &n);
+		if (r == -ENOENT) {
+			r = 0;
+			continue;
+		}
+		if (r < 0)
 			break;
-		if (r == 0)
-			count++;
-		r = 0;
+		for (size_t i = 0; i < n && r >= 0; i++) {
+			_cleanup_free_ char *path = NULL;
+
+			if (!gpv_pci_addr_valid(names[i]) || have_binding(all, count, names[i]))
+				continue; /* a temporary file, something not ours, or seen */
+			if (count == cap) {
+				struct gpv_binding *na = realloc(all, (cap = cap * 2 + 4) * sizeof(*na));
+
+				if (!na) {
+					r = -ENOMEM;
+					break;
+				}
+				all = na;
+			}
+			path = gpv_strf("%s/%s", dirs[d], names[i]);
+			if (!path) {
+				r = -ENOMEM;
+				break;
+			}
+			r = read_binding(root, path, &all[count]);
+			if (r == 0) {
+				all[count].this_boot = d == 0;
+				all[count++].persistent = gpv_binding_persistent(root, names[i]);
+			}
+			if (r != -ENOMEM)
+				r = 0;
+		}
+		gpv_names_free(names);
 	}
-	gpv_names_free(names);
 	if (r < 0) {
 		gpv_bindings_free(all, count);
 		return r;
 	}
-	qsort(all, count, sizeof(*all), cmp_binding);
+	if (count)
+		qsort(all, count, sizeof(*all), cmp_binding);
 	*ret = all;
 	*ret_n = count;
 	return 0;
@@ -770,13 +927,15 @@ static int check_refusals(struct gpv_root *root, const struct gpv_precheck *p,
 			gpv_strf("move the card to a slot whose group it has to itself (see 'gpupv "
 				 "precheck'), or stop the host's use of those devices first"));
 
+	/* The displays the host keeps: every other display controller (a BMC's included: it
+	 * carries the console) not already given to vfio-pci. */
 	for (size_t i = 0; i < p->n_gpus; i++)
-		displays += !p->gpus[i].bmc || p->gpus[i].dev == d;
-	if (d->boot_vga == 1 && displays <= 1) {
+		displays += p->gpus[i].dev != d && !streq_ptr(p->gpus[i].dev->driver, "vfio-pci");
+	if (d->boot_vga == 1 && displays == 0) {
 		if (!(flags & GPV_BIND_FORCE))
 			return refuse(refusal, -EPERM, "only-display",
-				gpv_strf("'%s' is the boot display and the host's only GPU: the "
-					 "console goes dark when it leaves",
+				gpv_strf("'%s' is the boot display and the last display the host "
+					 "keeps: the console goes dark when it leaves",
 					d->addr),
 				gpv_strf("run the host headless and use --force, or add a second "
 					 "display adapter"));
@@ -877,9 +1036,20 @@ int gpv_bind_plan(struct gpv_root *root, const struct gpv_precheck *p, const cha
 	if (r < 0)
 		goto fail;
 	if (moving == 0) {
-		/* Everything is on vfio-pci already: nothing to do, nothing to journal. */
+		/* Everything is on vfio-pci already: nothing to do, nothing to journal; but a
+		 * binding of gpupv's may still be asked to persist. */
+		if ((flags & GPV_BIND_PERSIST) && plan->binding.n_devs &&
+			!gpv_binding_persistent(root, addr)) {
+			char *v = strdup("add");
+
+			r = v ? add_step(plan, GPV_STEP_PERSIST, NULL, -1, NULL, v) : -ENOMEM;
+			if (r < 0)
+				goto fail;
+			plan->rollback = false;
+		} else {
+			plan->nothing_to_do = true;
+		}
 		*ret = plan;
-		plan->nothing_to_do = true;
 		return 0;
 	}
 
@@ -922,6 +1092,11 @@ int gpv_bind_plan(struct gpv_root *root, const struct gpv_precheck *p, const cha
 	free(groups);
 	if (r == 0)
 		r = add_journal(plan, GPV_BINDING_BOUND);
+	if (r == 0 && (flags & GPV_BIND_PERSIST)) {
+		char *v = strdup("add");
+
+		r = v ? add_step(plan, GPV_STEP_PERSIST, NULL, -1, NULL, v) : -ENOMEM;
+	}
 	if (r < 0)
 		goto fail;
 	*ret = plan;
@@ -931,8 +1106,8 @@ fail:
 	return r;
 }
 
-int gpv_unbind_plan(struct gpv_root *root, const char *addr, struct gpv_plan **ret,
-	struct gpv_refusal *refusal)
+int gpv_unbind_plan(struct gpv_root *root, const char *addr, unsigned flags,
+	struct gpv_plan **ret, struct gpv_refusal *refusal)
 {
 	struct gpv_plan *plan = calloc(1, sizeof(*plan));
 	int r;
@@ -950,6 +1125,23 @@ int gpv_unbind_plan(struct gpv_root *root, const char *addr, struct gpv_plan **r
 	if (r < 0) {
 		gpv_plan_free(plan);
 		return r;
+	}
+	if (gpv_binding_persistent(root, addr)) {
+		if (flags & GPV_BIND_PERSIST) {
+			char *v = strdup("remove");
+
+			/* First: whatever happens next, the next boot leaves the GPU alone. */
+			r = v ? add_step(plan, GPV_STEP_PERSIST, NULL, -1, NULL, v) : -ENOMEM;
+			if (r < 0) {
+				gpv_plan_free(plan);
+				return r;
+			}
+		} else if (gpv_strv_push(&plan->warnings,
+				   "this binding persists: the GPU goes back to vfio-pci at the next "
+				   "boot unless you unbind it with --persist") < 0) {
+			gpv_plan_free(plan);
+			return -ENOMEM;
+		}
 	}
 	r = add_journal(plan, GPV_BINDING_UNBINDING);
 	/* The reverse order of the bind: the GPU first. */
@@ -1027,9 +1219,12 @@ static int run_step(struct gpv_root *root, struct gpv_plan *plan, const struct g
 		return journal_write(root, &plan->binding);
 	case GPV_STEP_REMOVE_JOURNAL:
 		return gpv_root_unlink(root, s->path);
+	case GPV_STEP_PERSIST:
+		return persist(root, &plan->binding, streq(s->value, "add"));
 	case GPV_STEP_WRITE:
 		r = gpv_root_write(root, s->path, s->value);
-		gpv_debug("write '%s' to %s: %s", s->value, s->path, r < 0 ? strerror(-r) : "ok");
+		gpv_debug("write '%s' to %s: %s", streq(s->value, "\n") ? "\\n" : s->value, s->path,
+			r < 0 ? strerror(-r) : "ok");
 		return r;
 	case GPV_STEP_WAIT_DRIVER:
 		r = wait_for(root, ev, driver_is, s);

@@ -32,6 +32,8 @@ struct gpv_binding {
 	long long since; /* seconds since the epoch */
 	struct gpv_bind_dev *devs;
 	size_t n_devs;
+	bool persistent; /* not in the file: a copy is kept under /var/lib/gpupv */
+	bool this_boot;  /* not in the file: a journal of this boot exists under /run/gpupv */
 };
 
 void gpv_binding_clear(struct gpv_binding *b);
@@ -52,6 +54,7 @@ enum gpv_step_kind {
 	GPV_STEP_WAIT_VFIO,   /* group: /dev/vfio/GROUP appears */
 	GPV_STEP_CHECK_VIABLE,/* group */
 	GPV_STEP_REMOVE_JOURNAL,
+	GPV_STEP_PERSIST,   /* value "add" or "remove": the binding survives reboots, or not */
 };
 const char *gpv_step_kind_str(enum gpv_step_kind k);
 
@@ -87,8 +90,19 @@ struct gpv_refusal {
 void gpv_refusal_clear(struct gpv_refusal *r);
 
 enum {
-	GPV_BIND_FORCE = 1 << 0, /* take the host's only display */
+	GPV_BIND_FORCE = 1 << 0,   /* take the host's only display */
+	GPV_BIND_PERSIST = 1 << 1, /* keep the binding across reboots */
 };
+
+/*
+ * Persistence: /var/lib/gpupv/bindings/ADDR holds a copy of a bound journal, and from all of
+ * them gpupv writes two files it owns: /etc/udev/rules.d/61-gpupv.rules sets driver_override
+ * to vfio-pci as each device appears, and /etc/modprobe.d/gpupv.conf makes vfio-pci load
+ * before the devices' own drivers (softdep). Returns whether the GPU is persistent.
+ */
+bool gpv_binding_persistent(struct gpv_root *root, const char *gpu);
+/* Rewrites the two files from the persisted bindings (removing them when there are none). */
+int gpv_persist_sync(struct gpv_root *root);
 
 /*
  * Plans the bind of the GPU at addr (normalised "0000:01:00.0") and of everything that must
@@ -100,9 +114,10 @@ enum {
 int gpv_bind_plan(struct gpv_root *root, const struct gpv_precheck *p, const char *addr,
 	unsigned flags, struct gpv_plan **ret, struct gpv_refusal *refusal);
 
-/* Plans giving the GPU's devices back to their original drivers, from its journal. */
-int gpv_unbind_plan(struct gpv_root *root, const char *addr, struct gpv_plan **ret,
-	struct gpv_refusal *refusal);
+/* Plans giving the GPU's devices back to their original drivers, from its journal (or, after
+ * a reboot, from its persisted copy); with GPV_BIND_PERSIST it also stops persisting. */
+int gpv_unbind_plan(struct gpv_root *root, const char *addr, unsigned flags,
+	struct gpv_plan **ret, struct gpv_refusal *refusal);
 
 /* Carries a plan out. On failure, every device already changed is put back and the journal
  * removed; *ret_failed (may be NULL) says which step failed. */

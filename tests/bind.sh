@@ -95,6 +95,30 @@ run unbind 01:00.0
 [ $? = 4 ] && grep -q "has not bound" "$tmp/err" || bad "unbind of a GPU gpupv did not bind"
 ok
 
+# --- --persist: a udev rule and a softdep that gpupv owns, and the way back ----------------
+machine cometlake-gtx1660s
+run bind 01:00.0 --persist
+[ $? = 0 ] || bad "bind --persist"
+rules="$t/etc/udev/rules.d/61-gpupv.rules"
+grep -q 'KERNEL=="0000:01:00.1", ATTR{driver_override}="vfio-pci"' "$rules" || bad "--persist: no udev rule"
+grep -q "^softdep nvidia pre: vfio-pci$" "$t/etc/modprobe.d/gpupv.conf" || bad "--persist: no softdep"
+[ -f "$t/var/lib/gpupv/bindings/0000:01:00.0" ] || bad "--persist: no copy of the journal"
+rm -rf "$t/run/gpupv" # a reboot: /run is gone, the devices come up on vfio-pci by the rule
+run status
+grep -q "persisted" "$tmp/out" && grep -q "returns to nvidia" "$tmp/out" || bad "status after a reboot"
+run unbind 01:00.0
+[ $? = 0 ] && grep -q "goes back to vfio-pci at the next boot" "$tmp/err" || bad "unbind of a persistent binding: no warning"
+[ -f "$rules" ] || bad "unbind without --persist removed the rule"
+run bind 01:00.0
+run unbind 01:00.0 --persist
+[ $? = 0 ] || bad "unbind --persist"
+[ ! -e "$rules" ] && [ ! -e "$t/etc/modprobe.d/gpupv.conf" ] && [ ! -e "$t/var/lib/gpupv/bindings/0000:01:00.0" ] ||
+	bad "unbind --persist left files behind"
+snapshot | diff "$tmp/before" - >/dev/null || bad "unbind --persist did not restore the machine"
+run status
+grep -q "bound nothing" "$tmp/out" || bad "status after unbind --persist"
+ok
+
 # --- a failure at every write: everything goes back -------------------------------------
 writes=$(grep -c . "$t/.model/log")
 machine cometlake-gtx1660s
@@ -292,10 +316,18 @@ machine gvtg-four-types
 printf '1\n' >"$t/sys/devices/pci0000:00/0000:00:02.0/boot_vga"
 snapshot >"$tmp/before"
 run bind 00:02.0; rc=$?
-refused "only display" "only GPU"
+refused "only display" "the last display the host keeps"
 run bind 00:02.0 --force
 [ $? = 0 ] && grep -q "console goes dark" "$tmp/err" || bad "--force on the only display"
 ok
+
+# The boot display is also the last one when every other GPU is already on vfio-pci.
+machine cometlake-gtx1660s
+run bind 01:00.0 || bad "bind of the second GPU"
+snapshot >"$tmp/before"
+: >"$t/.model/log"
+run bind 00:02.0; rc=$?
+refused "last display left" "the last display the host keeps"
 
 machine cometlake-gtx1660s
 mkdir -p "$t/sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0/drm/card1" "$t/proc/4242/fd"

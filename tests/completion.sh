@@ -74,7 +74,7 @@ check()
 lines() { [[ $# -gt 0 ]] && printf '%s\n' "$@" | LC_ALL=C sort; }
 
 commands=$(lines bind boot-config help list precheck status unbind)
-options=$(lines -r --root -j --json --no-color -v --verbose -n --dry-run -f --force --recover --no-wait --apply -h --help -V --version)
+options=$(lines -r --root -j --json --no-color -v --verbose -n --dry-run -f --force --recover --no-wait --apply --persist -h --help -V --version)
 dirs_a=$(lines "$tmp/alpha" "$tmp/also dir")
 
 if complete -p gpupv 2>/dev/null | grep -q -- '-F _gpupv'; then
@@ -89,7 +89,7 @@ check 'command prefix' precheck gpupv pre
 check 'command prefix' list gpupv l
 check 'unknown prefix' '' gpupv x
 check 'all options' "$options" gpupv -
-check 'long options' "$(lines --apply --dry-run --force --help --json --no-color --no-wait --recover --root --verbose --version)" gpupv --
+check 'long options' "$(lines --apply --dry-run --force --help --json --no-color --no-wait --persist --recover --root --verbose --version)" gpupv --
 check 'option prefix' "$(lines --recover --root)" gpupv --r
 check 'option prefix' --root gpupv --ro
 check 'option prefix' "$(lines --no-color --no-wait)" gpupv --no
