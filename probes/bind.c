@@ -723,25 +723,58 @@ static int disk_use(struct gpv_root *root, const char *syspath, char **why)
 	}
 	if (r < 0)
 		goto out;
-	r = gpv_root_read(root, "/proc/mounts", 4 * 1024 * 1024, &mounts, NULL);
-	if (r < 0) {
-		r = r == -ENOENT ? -ENODATA : r;
-		goto out;
-	}
-	(void)gpv_root_read(root, "/proc/swaps", 1024 * 1024, &swaps, NULL);
-	for (int pass = 0; pass < 2 && r >= 0; pass++) {
-		char *save = NULL, *text = pass ? swaps : mounts;
+	/* Mounts by device number (/proc/self/mountinfo), which also catches a root that
+	 * /proc/mounts calls "/dev/root"; by name where only /proc/mounts was recorded. */
+	if (gpv_root_read(root, "/proc/self/mountinfo", 4 * 1024 * 1024, &mounts, NULL) == 0) {
+		char *save = NULL;
 
-		for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line && r >= 0;
+		for (size_t i = 0; i < disks.n && r >= 0; i++) {
+			_cleanup_free_ char *path = gpv_strf("/sys/class/block/%s/dev", disks.v[i]);
+			_cleanup_free_ char *num = NULL;
+
+			if (!path || gpv_root_read(root, path, 64, &num, NULL) < 0)
+				continue;
+			r = gpv_strv_push_take(&disks, gpv_strf("#%s", gpv_strip(num)));
+		}
+		for (char *line = strtok_r(mounts, "\n", &save); line && r >= 0;
+			line = strtok_r(NULL, "\n", &save)) {
+			char num[32], where[512], key[40];
+
+			if (sscanf(line, "%*s %*s %31s %*s %511s", num, where) != 2)
+				continue;
+			snprintf(key, sizeof(key), "#%s", num);
+			if (gpv_strv_contains(&disks, key))
+				r = also(why, gpv_strf("a filesystem on it is mounted on %s", where));
+		}
+	} else {
+		char *save = NULL;
+
+		r = gpv_root_read(root, "/proc/mounts", 4 * 1024 * 1024, &mounts, NULL);
+		if (r < 0) {
+			r = r == -ENOENT ? -ENODATA : r;
+			goto out;
+		}
+		for (char *line = strtok_r(mounts, "\n", &save); line && r >= 0;
 			line = strtok_r(NULL, "\n", &save)) {
 			char dev[256], where[512];
 			const char *name;
 
-			if (sscanf(line, "%255s %511s", dev, where) < 1 || !(name = startswith(dev, "/dev/")))
-				continue;
-			if (gpv_strv_contains(&disks, name))
-				r = also(why, pass ? gpv_strf("swap on %s", dev)
-						   : gpv_strf("%s mounted on %s", dev, where));
+			if (sscanf(line, "%255s %511s", dev, where) == 2 && (name = startswith(dev, "/dev/")) &&
+				gpv_strv_contains(&disks, name))
+				r = also(why, gpv_strf("%s mounted on %s", dev, where));
+		}
+	}
+	if (gpv_root_read(root, "/proc/swaps", 1024 * 1024, &swaps, NULL) == 0) {
+		char *save = NULL;
+
+		for (char *line = strtok_r(swaps, "\n", &save); line && r >= 0;
+			line = strtok_r(NULL, "\n", &save)) {
+			char dev[256];
+			const char *name;
+
+			if (sscanf(line, "%255s", dev) == 1 && (name = startswith(dev, "/dev/")) &&
+				gpv_strv_contains(&disks, name))
+				r = also(why, gpv_strf("swap on %s", dev));
 		}
 	}
 out:
@@ -758,6 +791,30 @@ static int route_use(struct gpv_root *root, const char *syspath, char **why)
 	int r = class_children(root, "net", syspath, &ifaces);
 
 	if (r < 0 || !ifaces.n)
+		goto out;
+	/* The route is often on what is built on the NIC: a bridge, a bond (its "master"), a
+	 * VLAN (an "upper_" link). Those carry the NIC's traffic too. */
+	for (size_t i = 0; i < ifaces.n && r >= 0; i++) {
+		_cleanup_close_ int fd = -1;
+		_cleanup_free_ char *dir = gpv_strf("/sys/class/net/%s", ifaces.v[i]);
+		char **entries = NULL;
+
+		if (!dir || (fd = gpv_root_open(root, dir, O_RDONLY | O_DIRECTORY)) < 0)
+			continue;
+		if (gpv_list_at(fd, ".", &entries, NULL) < 0)
+			continue;
+		for (char **e = entries; *e && r >= 0; e++) {
+			_cleanup_free_ char *upper = NULL;
+
+			if (!streq(*e, "master") && !startswith(*e, "upper_"))
+				continue;
+			if (gpv_readlink_base_at(fd, *e, &upper) == 0 && ifaces.n < 64 &&
+				!gpv_strv_contains(&ifaces, upper))
+				r = gpv_strv_push(&ifaces, upper);
+		}
+		gpv_names_free(entries);
+	}
+	if (r < 0)
 		goto out;
 	r = gpv_root_read(root, "/proc/net/route", 1024 * 1024, &v4, NULL);
 	if (r < 0) {
@@ -928,9 +985,9 @@ static int check_refusals(struct gpv_root *root, const struct gpv_precheck *p,
 				 "precheck'), or stop the host's use of those devices first"));
 
 	/* The displays the host keeps: every other display controller (a BMC's included: it
-	 * carries the console) not already given to vfio-pci. */
+	 * carries the console) that a host driver runs. */
 	for (size_t i = 0; i < p->n_gpus; i++)
-		displays += p->gpus[i].dev != d && !streq_ptr(p->gpus[i].dev->driver, "vfio-pci");
+		displays += p->gpus[i].dev != d && host_driver(p->gpus[i].dev->driver);
 	if (d->boot_vga == 1 && displays == 0) {
 		if (!(flags & GPV_BIND_FORCE))
 			return refuse(refusal, -EPERM, "only-display",

@@ -305,6 +305,21 @@ run unbind 04:00.0
 [ "$(driver 0000:05:00.0)" = r8169 ] && [ "$(driver 0000:02:00.1)" = ahci ] || bad "group given back"
 ok
 
+# A root that /proc/mounts calls /dev/root is found by its device number, and a default
+# route on a bridge over the NIC counts for the NIC.
+uses 1 0 0 0
+echo 8:2 >"$t/sys/class/block/sda2/dev"
+mkdir -p "$t/proc/self"
+echo "22 1 8:2 / / rw,relatime shared:1 - ext4 /dev/root rw" >"$t/proc/self/mountinfo"
+mkdir -p "$t/sys/devices/virtual/net/br0"
+ln -s ../../devices/virtual/net/br0 "$t/sys/class/net/br0"
+ln -s ../../../../../virtual/net/br0 "$(sysfs_of 0000:05:00.0)/net/enp5s0/master"
+printf 'Iface\tDestination\tGateway\nbr0\t00000000\t0101A8C0\n' >"$t/proc/net/route"
+: >"$t/.model/log"
+run bind 04:00.0; rc=$?
+refused "root by device number" "a filesystem on it is mounted on /)"
+grep -q "br0 carries the default route" "$tmp/err" || { bad "a route on a bridge over the NIC"; cat "$tmp/err"; }
+
 machine b550-chipset-slot
 snapshot >"$tmp/before"
 run bind 00:14.0; rc=$?
