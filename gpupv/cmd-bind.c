@@ -201,7 +201,7 @@ int gpv_cmd_bind(const struct gpv_opts *o, int argc, char **argv)
 	 * gpupv is changing it. */
 	if (!o->dry_run && (lock = take_lock(root, o)) < 0)
 		goto out;
-	if (gpv_examine(root, &p) < 0)
+	if (gpv_examine(root, false, &p) < 0)
 		goto out;
 	if (resolve_gpu(p, argv[0], gpu) < 0) {
 		ret = GPV_EXIT_USAGE;
@@ -249,7 +249,9 @@ int gpv_cmd_unbind(const struct gpv_opts *o, int argc, char **argv)
 		return GPV_EXIT_ERROR;
 	if (!o->dry_run && (lock = take_lock(root, o)) < 0)
 		goto out;
-	if (!o->recover && gpv_examine(root, &p) < 0)
+	/* Unbinding needs the journal and the live drivers, not an examination of the host:
+	 * only a GPU given by its index in 'gpupv list' needs that. */
+	if (!o->recover && gpv_pci_addr_normalize(argv[0], gpu) < 0 && gpv_examine(root, false, &p) < 0)
 		goto out;
 	if (o->recover) {
 		gpv_strv log = { 0 };
@@ -276,7 +278,7 @@ int gpv_cmd_unbind(const struct gpv_opts *o, int argc, char **argv)
 		ret = r < 0 ? GPV_EXIT_ERROR : GPV_EXIT_OK;
 		goto out;
 	}
-	if (resolve_gpu(p, argv[0], gpu) < 0) {
+	if (p && resolve_gpu(p, argv[0], gpu) < 0) {
 		ret = GPV_EXIT_USAGE;
 		goto out;
 	}

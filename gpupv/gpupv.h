@@ -34,7 +34,7 @@ int gpv_open_machine(const struct gpv_opts *o, struct gpv_root **ret_root,
 	struct gpv_precheck **ret_p);
 
 /* Runs precheck over an open root; prints its own errors. */
-int gpv_examine(struct gpv_root *root, struct gpv_precheck **ret);
+int gpv_examine(struct gpv_root *root, bool with_names, struct gpv_precheck **ret);
 
 /* Commands that change the host, in gpupv/cmd-bind.c. */
 int gpv_cmd_bind(const struct gpv_opts *o, int argc, char **argv);

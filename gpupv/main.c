@@ -76,12 +76,14 @@ static int open_root(const struct gpv_opts *o, struct gpv_root **ret)
 	return 0;
 }
 
-int gpv_examine(struct gpv_root *root, struct gpv_precheck **ret)
+int gpv_examine(struct gpv_root *root, bool with_names, struct gpv_precheck **ret)
 {
 	struct gpv_pci_names *names = NULL;
-	int r = gpv_pci_names_new(root, getenv("GPUPV_PCI_IDS"), &names);
+	int r = 0;
 
-	if (r < 0)
+	/* Names cost most of the examination (libpci parses all of pci.ids): only commands
+	 * that show them ask for them. */
+	if (with_names && (r = gpv_pci_names_new(root, getenv("GPUPV_PCI_IDS"), &names)) < 0)
 		gpv_debug("no device names: %s", strerror(-r));
 	r = gpv_precheck_run(root, names, ret);
 	if (r < 0)
@@ -99,7 +101,7 @@ int gpv_open_machine(const struct gpv_opts *o, struct gpv_root **ret_root,
 	if (r < 0)
 		return r;
 	if (ret_p)
-		r = gpv_examine(root, ret_p);
+		r = gpv_examine(root, true, ret_p);
 	if (r < 0 || !ret_root)
 		gpv_root_free(root);
 	else
