@@ -160,8 +160,7 @@ int gpv_cmd_boot_config(const struct gpv_opts *o, int argc, char **argv)
 	}
 	if (!add.n && !remove.n) {
 		printf("the kernel command line already has what this host needs\n");
-		ret = GPV_EXIT_OK;
-		goto out;
+		goto note;
 	}
 	if (add.n) {
 		printf("add to the kernel command line:      ");
@@ -181,13 +180,15 @@ int gpv_cmd_boot_config(const struct gpv_opts *o, int argc, char **argv)
 		printf("\n  ('gpupv boot-config --apply' does both, keeping a backup)\n");
 	}
 	if (!text)
-		printf("\nGRUB: add them to GRUB_CMDLINE_LINUX_DEFAULT in %s, then run update-grub\n",
+		printf("\nGRUB: make that change to GRUB_CMDLINE_LINUX_DEFAULT in %s, then run "
+		       "update-grub\n",
 			GRUB_FILE);
-	printf("systemd-boot: add them to /etc/kernel/cmdline, then run 'kernel-install add %s "
+	printf("systemd-boot: make it in /etc/kernel/cmdline, then run 'kernel-install add %s "
 	       "/boot/vmlinuz-%s'\n",
 		p->host.kernel ? p->host.kernel : "$(uname -r)",
 		p->host.kernel ? p->host.kernel : "$(uname -r)");
 	printf("then reboot\n");
+note:
 	if (!p->host.iommu_active) {
 		const struct gpv_check *c = gpv_precheck_check(p, "iommu.active");
 

@@ -225,6 +225,32 @@ bool gpv_binding_persistent(struct gpv_root *root, const char *gpu)
 	return path && gpv_root_exists(root, path) == 0;
 }
 
+/* The module behind a driver (xhci_hcd is xhci_pci's, nvidia-gpu is i2c_nvidia_gpu's):
+ * /sys/bus/pci/drivers/DRV/module. NULL for a driver built into the kernel. */
+static int driver_module(struct gpv_root *root, const char *drv, char **ret)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *path = gpv_strf("/sys/bus/pci/drivers/%s", drv);
+	int r;
+
+	if (!path)
+		return -ENOMEM;
+	*ret = NULL;
+	fd = gpv_root_open(root, path, O_RDONLY | O_DIRECTORY);
+	if (fd < 0) {
+		/* Not registered now: its name, as modprobe spells modules, is the best guess. */
+		char *m = strdup(drv);
+
+		for (char *c = m; c && *c; c++)
+			if (*c == '-')
+				*c = '_';
+		*ret = m;
+		return m ? 0 : -ENOMEM;
+	}
+	r = gpv_readlink_base_at(fd, "module", ret);
+	return r == -ENOENT ? 0 : r;
+}
+
 int gpv_persist_sync(struct gpv_root *root)
 {
 	char **names = NULL, *rules = NULL, *conf = NULL;
@@ -263,12 +289,18 @@ int gpv_persist_sync(struct gpv_root *root)
 			continue;
 		count++;
 		for (size_t j = 0; j < b.n_devs && r >= 0; j++) {
+			_cleanup_free_ char *mod = NULL;
+
 			fprintf(fr,
 				"ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"%s\", "
 				"ATTR{driver_override}=\"vfio-pci\"\n",
 				b.devs[j].addr);
-			if (b.devs[j].orig_driver && !gpv_strv_contains(&drivers, b.devs[j].orig_driver))
-				r = gpv_strv_push(&drivers, b.devs[j].orig_driver);
+			/* A built-in driver has no module to order: the udev rule alone must do. */
+			if (!b.devs[j].orig_driver)
+				continue;
+			r = driver_module(root, b.devs[j].orig_driver, &mod);
+			if (r == 0 && mod && !gpv_strv_contains(&drivers, mod))
+				r = gpv_strv_push(&drivers, mod);
 		}
 		gpv_binding_clear(&b);
 	}

@@ -97,11 +97,17 @@ ok
 
 # --- --persist: a udev rule and a softdep that gpupv owns, and the way back ----------------
 machine cometlake-gtx1660s
+for m in nvidia:nvidia xhci_hcd:xhci_pci; do # drivers and the modules behind them
+	mkdir -p "$t/sys/module/${m#*:}"
+	ln -s "../../../../module/${m#*:}" "$t/sys/bus/pci/drivers/${m%:*}/module"
+done
 run bind 01:00.0 --persist
 [ $? = 0 ] || bad "bind --persist"
 rules="$t/etc/udev/rules.d/61-gpupv.rules"
 grep -q 'KERNEL=="0000:01:00.1", ATTR{driver_override}="vfio-pci"' "$rules" || bad "--persist: no udev rule"
 grep -q "^softdep nvidia pre: vfio-pci$" "$t/etc/modprobe.d/gpupv.conf" || bad "--persist: no softdep"
+grep -q "^softdep xhci_pci pre: vfio-pci$" "$t/etc/modprobe.d/gpupv.conf" || bad "--persist: softdep by driver, not module"
+grep -q "xhci_hcd" "$t/etc/modprobe.d/gpupv.conf" && bad "--persist: a driver name where a module belongs"
 [ -f "$t/var/lib/gpupv/bindings/0000:01:00.0" ] || bad "--persist: no copy of the journal"
 rm -rf "$t/run/gpupv" # a reboot: /run is gone, the devices come up on vfio-pci by the rule
 run status
