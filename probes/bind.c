@@ -7,6 +7,8 @@
 #include <time.h>
 
 #include "lib/kmod.h"
+#include "probes/data.h"
+#include "probes/parse.h"
 #include "lib/log.h"
 #include "lib/udev.h"
 #include "lib/vfio.h"
@@ -18,29 +20,12 @@
 #define MODPROBE_CONF "/etc/modprobe.d/gpupv.conf"
 #define WAIT_MS 5000
 
-const char *gpv_binding_state_str(enum gpv_binding_state s)
-{
-	static const char *const names[] = { "binding", "bound", "unbinding" };
-
-	return names[s];
-}
-
 const char *gpv_step_kind_str(enum gpv_step_kind k)
 {
 	static const char *const names[] = { "load-module", "journal", "write", "wait-driver",
 		"wait-vfio", "check-viable", "remove-journal", "persist" };
 
 	return names[k];
-}
-
-void gpv_binding_clear(struct gpv_binding *b)
-{
-	for (size_t i = 0; i < b->n_devs; i++) {
-		free(b->devs[i].orig_driver);
-		free(b->devs[i].orig_override);
-	}
-	free(b->devs);
-	*b = (struct gpv_binding){ 0 };
 }
 
 void gpv_refusal_clear(struct gpv_refusal *r)
@@ -59,108 +44,6 @@ static int refuse(struct gpv_refusal *r, int err, const char *code, char *messag
 }
 
 /* Journal ----------------------------------------------------------------------------- */
-
-int gpv_binding_format(const struct gpv_binding *b, char **ret)
-{
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-
-	if (!f)
-		return -ENOMEM;
-	fprintf(f, "# gpupv binding journal: 'gpupv unbind --recover' reads it; do not edit\n");
-	fprintf(f, "gpu %s\nstate %s\nsince %lld\n", b->gpu, gpv_binding_state_str(b->state),
-		b->since);
-	for (size_t i = 0; i < b->n_devs; i++)
-		fprintf(f, "device %s group %d driver %s override %s\n", b->devs[i].addr,
-			b->devs[i].group, b->devs[i].orig_driver ? b->devs[i].orig_driver : "-",
-			b->devs[i].orig_override ? b->devs[i].orig_override : "-");
-	if (fclose(f) != 0) {
-		free(out);
-		return -ENOMEM;
-	}
-	*ret = out;
-	return 0;
-}
-
-/* A driver or override name: printable, no spaces, no slashes. */
-static bool good_name(const char *s)
-{
-	if (!*s || strlen(s) > 64)
-		return false;
-	for (; *s; s++)
-		if (!isgraph((unsigned char)*s) || *s == '/')
-			return false;
-	return true;
-}
-
-int gpv_binding_parse(const char *text, struct gpv_binding *ret, int *ret_line)
-{
-	struct gpv_binding b = { .state = -1 };
-	bool have_gpu = false;
-	int line = 0, r = 0;
-
-	for (const char *p = text; *p && r == 0;) {
-		size_t n = strcspn(p, "\n");
-		char buf[512], addr[32], drv[80], ov[80], state[32];
-		long long since;
-		int group;
-
-		line++;
-		if (n >= sizeof(buf)) {
-			r = -EINVAL;
-			break;
-		}
-		memcpy(buf, p, n);
-		buf[n] = '\0';
-		p += n + (p[n] == '\n');
-		if (!*buf || *buf == '#')
-			continue;
-		if (sscanf(buf, "gpu %31s", addr) == 1 && gpv_pci_addr_valid(addr) && !have_gpu) {
-			memcpy(b.gpu, addr, 13);
-			have_gpu = true;
-		} else if (sscanf(buf, "state %31s", state) == 1) {
-			b.state = streq(state, "binding") ? GPV_BINDING_BINDING
-				: streq(state, "bound")   ? GPV_BINDING_BOUND
-				: streq(state, "unbinding") ? GPV_BINDING_UNBINDING
-							      : -1;
-			if ((int)b.state < 0)
-				r = -EINVAL;
-		} else if (sscanf(buf, "since %lld", &since) == 1) {
-			b.since = since;
-		} else if (sscanf(buf, "device %31s group %d driver %79s override %79s", addr, &group,
-				   drv, ov) == 4 &&
-			gpv_pci_addr_valid(addr) && group >= 0 && good_name(drv) && good_name(ov)) {
-			struct gpv_bind_dev *nd = realloc(b.devs, (b.n_devs + 1) * sizeof(*nd));
-
-			if (!nd) {
-				r = -ENOMEM;
-				break;
-			}
-			b.devs = nd;
-			nd = &b.devs[b.n_devs++];
-			*nd = (struct gpv_bind_dev){ .group = group };
-			memcpy(nd->addr, addr, 13);
-			nd->orig_driver = streq(drv, "-") ? NULL : strdup(drv);
-			nd->orig_override = streq(ov, "-") ? NULL : strdup(ov);
-			if ((!streq(drv, "-") && !nd->orig_driver) ||
-				(!streq(ov, "-") && !nd->orig_override))
-				r = -ENOMEM;
-		} else {
-			r = -EINVAL;
-		}
-	}
-	if (r == 0 && (!have_gpu || (int)b.state < 0))
-		r = -EINVAL;
-	if (r < 0) {
-		if (ret_line)
-			*ret_line = line;
-		gpv_binding_clear(&b);
-		return r;
-	}
-	*ret = b;
-	return 0;
-}
 
 static int journal_path(const char *gpu, char **ret)
 {
@@ -926,6 +809,59 @@ static int host_use(struct gpv_root *root, const struct gpv_pci_dev *d, char **w
 	return r;
 }
 
+/*
+ * Cards with a reset bug (probes/data/reset-bugs.ids) get the module that fixes it loaded and
+ * their reset_method set to device_specific, when the module is installed; the journal keeps
+ * the methods they had, for unbind to put back.
+ */
+static int plan_vendor_reset(struct gpv_root *root, struct gpv_plan *plan, const struct gpv_gpu *g)
+{
+	_cleanup_free_ char *rest = NULL, *path = NULL, *cur = NULL;
+	const struct gpv_pci_dev *d = g->dev;
+	struct gpv_kmod_info info = { 0 };
+	const char *text, *module;
+	char *bar, modname[64];
+	int r;
+
+	if (gpv_data_get("reset-bugs.ids", &text) < 0 ||
+		gpv_ids_lookup(text, d->vendor, d->device, &rest) <= 0 || !rest)
+		return 0;
+	bar = strchr(rest, '|');
+	module = bar ? bar + 1 : "vendor-reset";
+	while (*module == ' ')
+		module++;
+	snprintf(modname, sizeof(modname), "%s", module);
+	gpv_strip(modname);
+	path = gpv_strf("/sys/bus/pci/devices/%s/reset_method", d->addr);
+	if (!path)
+		return -ENOMEM;
+	if (plan->binding.orig_reset || gpv_root_read(root, path, 4096, &cur, NULL) < 0)
+		return 0; /* chosen already, or a kernel before 5.15 with no reset_method */
+	gpv_strip(cur);
+	if (strstr(cur, "device_specific"))
+		return 0;
+	r = gpv_kmod_lookup(root, modname, &info);
+	if (r < 0 || (info.state == GPV_KMOD_MISSING && !info.loaded)) {
+		gpv_kmod_info_clear(&info);
+		return gpv_strv_push_take(&plan->warnings,
+			gpv_strf("'%s' has a reset bug and %s is not installed: the VM may start "
+				 "only once per host boot (https://github.com/gnif/vendor-reset)",
+				d->addr, modname));
+	}
+	if (!info.loaded) {
+		char *v = strdup(modname);
+
+		r = v ? add_step(plan, GPV_STEP_LOAD_MODULE, NULL, -1, NULL, v) : -ENOMEM;
+		if (r < 0) {
+			gpv_kmod_info_clear(&info);
+			return r;
+		}
+	}
+	gpv_kmod_info_clear(&info);
+	plan->binding.orig_reset = TAKE_PTR(cur);
+	return add_write(plan, d->addr, TAKE_PTR(path), "device_specific");
+}
+
 static bool journal_has(const struct gpv_binding *b, const char *addr)
 {
 	for (size_t i = 0; i < b->n_devs; i++)
@@ -1158,6 +1094,8 @@ int gpv_bind_plan(struct gpv_root *root, const struct gpv_precheck *p, const cha
 		if (r >= 0 && !streq_ptr(cur, "vfio-pci"))
 			r = plan_to_vfio(plan, &plan->binding.devs[i]);
 	}
+	if (r == 0)
+		r = plan_vendor_reset(root, plan, g);
 	if (r < 0)
 		goto fail;
 	groups = calloc(g->n_members + 1, sizeof(int));
@@ -1236,6 +1174,9 @@ int gpv_unbind_plan(struct gpv_root *root, const char *addr, unsigned flags,
 	/* The reverse order of the bind: the GPU first. */
 	for (size_t i = plan->binding.n_devs; i-- > 0 && r >= 0;)
 		r = plan_restore(root, plan, &plan->binding.devs[i]);
+	if (r == 0 && plan->binding.orig_reset)
+		r = add_write(plan, addr, gpv_strf("/sys/bus/pci/devices/%s/reset_method", addr),
+			*plan->binding.orig_reset ? plan->binding.orig_reset : "\n");
 	if (r == 0) {
 		char *path = NULL;
 
@@ -1333,6 +1274,17 @@ static int restore_all(struct gpv_root *root, struct gpv_binding *b, struct gpv_
 {
 	struct gpv_plan undo = { .binding = *b };
 	int r = 0, first = 0;
+
+	if (b->orig_reset) {
+		_cleanup_free_ char *path = gpv_strf("/sys/bus/pci/devices/%s/reset_method", b->gpu);
+
+		r = path ? gpv_root_write(root, path, *b->orig_reset ? b->orig_reset : "\n") : -ENOMEM;
+		if (r < 0) {
+			gpv_log(GPV_LOG_ERR, "cannot give '%s' its reset methods back: %s", b->gpu,
+				strerror(-r));
+			first = r;
+		}
+	}
 
 	for (size_t i = b->n_devs; i-- > 0;) {
 		undo.steps = NULL;

@@ -32,6 +32,7 @@ struct gpv_binding {
 	long long since; /* seconds since the epoch */
 	struct gpv_bind_dev *devs;
 	size_t n_devs;
+	char *orig_reset; /* the GPU's reset_method before gpupv chose device_specific, or NULL */
 	bool persistent; /* not in the file: a copy is kept under /var/lib/gpupv */
 	bool this_boot;  /* not in the file: a journal of this boot exists under /run/gpupv */
 };

@@ -326,6 +326,37 @@ run bind 04:00.0; rc=$?
 refused "root by device number" "a filesystem on it is mounted on /)"
 grep -q "br0 carries the default route" "$tmp/err" || { bad "a route on a bridge over the NIC"; cat "$tmp/err"; }
 
+# A card with a reset bug (the RX 550 here, Polaris 12 in probes/data/reset-bugs.ids) gets
+# device_specific from vendor-reset when the module is there, and its methods back after.
+if command -v depmod >/dev/null && command -v "${CC:-cc}" >/dev/null; then
+	rm -f "$t/proc/self/mountinfo"
+	uses 1 0 0 0
+	reset_attr="$(sysfs_of 0000:04:00.0)/reset_method"
+	printf 'flr bus\n' >"$reset_attr"
+	run bind 04:00.0
+	[ $? = 0 ] && grep -q "vendor-reset is not installed" "$tmp/err" || bad "reset bug without vendor-reset: no warning"
+	[ "$(cat "$reset_attr")" = "flr bus" ] || bad "reset_method changed without vendor-reset"
+	run unbind 04:00.0
+	mods="$t/lib/modules/6.1.0-56-amd64"
+	mkdir -p "$mods/extra"
+	printf 'const char n[] __attribute__((section(".modinfo"), used)) = "name=vendor_reset";\n' >"$tmp/m.c"
+	"${CC:-cc}" -c "$tmp/m.c" -o "$mods/extra/vendor-reset.ko" && depmod -b "$t" 6.1.0-56-amd64 2>/dev/null
+	echo "vendor_reset 118784 0 - Live 0x0000000000000000 (OE)" >>"$t/proc/modules"
+	run bind 04:00.0 --dry-run
+	grep -q "write 'device_specific' to /sys/bus/pci/devices/0000:04:00.0/reset_method" "$tmp/out" ||
+		{ bad "reset bug: no device_specific in the plan"; cat "$tmp/out"; }
+	run bind 04:00.0
+	[ $? = 0 ] && [ "$(cat "$reset_attr")" = device_specific ] || bad "reset bug: reset_method not set"
+	grep -q "^reset flr,bus$" "$t/run/gpupv/bindings/0000:04:00.0" || bad "reset bug: the journal lacks the methods"
+	run unbind 04:00.0
+	[ "$(cat "$reset_attr")" = "flr bus" ] || bad "unbind did not give the reset methods back"
+	run bind 04:00.0 --dry-run
+	check_step=$(sed -n 's/^ *\([0-9]*\)  check that IOMMU group.*/\1/p' "$tmp/out" | head -n1)
+	run_env GPUPV_TEST_FAIL_STEP="$check_step" -- bind 04:00.0
+	[ $? = 1 ] && [ "$(cat "$reset_attr")" = "flr bus" ] || bad "a failed bind did not give the reset methods back"
+	ok
+fi
+
 machine b550-chipset-slot
 snapshot >"$tmp/before"
 run bind 00:14.0; rc=$?
