@@ -14,18 +14,6 @@
 #include "lib/vfio.h"
 #include "probes/bind.h"
 
-static void error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("gpupv: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 /* "0000:01:00.0", "01:00.0" or the index 'gpupv list' shows. */
 static int resolve_gpu(const struct gpv_precheck *p, const char *arg, char ret[static 13])
 {
@@ -39,8 +27,9 @@ static int resolve_gpu(const struct gpv_precheck *p, const char *arg, char ret[s
 		memcpy(ret, p->gpus[idx].dev->addr, 13);
 		return 0;
 	}
-	error("'%s' is neither a PCI address (0000:01:00.0 or 01:00.0) nor a GPU index shown by "
-	      "'gpupv list'",
+	gpv_error(
+		"'%s' is neither a PCI address (0000:01:00.0 or 01:00.0) nor a GPU index shown by "
+		"'gpupv list'",
 		arg);
 	return -EINVAL;
 }
@@ -52,7 +41,8 @@ static int take_lock(struct gpv_root *root, const struct gpv_opts *o)
 
 	if (fd == -EBUSY) {
 		if (o->no_wait) {
-			error("another gpupv (pid %ld) is changing the host; try again when it is done",
+			gpv_error(
+				"another gpupv (pid %ld) is changing the host; try again when it is done",
 				holder);
 			return fd;
 		}
@@ -60,16 +50,26 @@ static int take_lock(struct gpv_root *root, const struct gpv_opts *o)
 		fd = gpv_bind_lock(root, true, &holder);
 	}
 	if (fd < 0 && fd != -EBUSY)
-		error("cannot take the lock /run/gpupv/lock: %s%s", strerror(-fd),
-			fd == -EACCES || fd == -EPERM || fd == -EROFS ? " (run gpupv as root)" : "");
+		gpv_error("cannot take the lock /run/gpupv/lock: %s%s", strerror(-fd),
+			fd == -EACCES || fd == -EPERM || fd == -EROFS ? " (run gpupv as root)"
+								      : "");
 	return fd;
 }
 
-static void print_refusal(const struct gpv_refusal *r)
+/* A plan that could not be made: a refusal (exit 4, with its fix) or an error (exit 1). */
+static int plan_failed(const struct gpv_opts *o, const char *command, const char *gpu, int r,
+	const struct gpv_refusal *refusal)
 {
-	error("%s", r->message);
-	if (r->fix)
-		fprintf(stderr, "gpupv: fix: %s\n", r->fix);
+	if (!refusal->message) {
+		gpv_error("cannot plan the %s of %s: %s", command, gpu, strerror(-r));
+		return GPV_EXIT_ERROR;
+	}
+	gpv_error("%s", refusal->message);
+	if (refusal->fix)
+		fprintf(stderr, "gpupv: fix: %s\n", refusal->fix);
+	if (o->json)
+		gpv_print_refusal_json(stdout, command, gpu, refusal);
+	return GPV_EXIT_BLOCKED;
 }
 
 static void print_steps(const struct gpv_plan *plan)
@@ -89,7 +89,8 @@ static void print_steps(const struct gpv_plan *plan)
 			printf("remove journal %s\n", s->path);
 			break;
 		case GPV_STEP_WRITE:
-			printf("write '%s' to %s\n", streq(s->value, "\n") ? "\\n" : s->value, s->path);
+			printf("write '%s' to %s\n", streq(s->value, "\n") ? "\\n" : s->value,
+				s->path);
 			break;
 		case GPV_STEP_WAIT_DRIVER:
 			printf("wait for %s on %s\n", s->addr, s->value);
@@ -98,7 +99,8 @@ static void print_steps(const struct gpv_plan *plan)
 			printf("wait for %s\n", s->path);
 			break;
 		case GPV_STEP_CHECK_VIABLE:
-			printf("check that IOMMU group %d is viable (VFIO_GROUP_GET_STATUS)\n", s->group);
+			printf("check that IOMMU group %d is viable (VFIO_GROUP_GET_STATUS)\n",
+				s->group);
 			break;
 		case GPV_STEP_PERSIST:
 			printf("%s /var/lib/gpupv/bindings/%s and rewrite "
@@ -118,27 +120,31 @@ static int finish(struct gpv_root *root, const struct gpv_opts *o, const char *c
 	if (!o->dry_run && plan && !plan->nothing_to_do) {
 		const char *fail = getenv("GPUPV_TEST_FAIL_STEP");
 
-		/* Fault injection for the real-kernel tests, where no model can make a write fail. */
+		/* Fault injection for the real-kernel tests, where no model can make a write fail.
+		 */
 		if (fail)
 			plan->fail_at = strtoul(fail, NULL, 10);
 		r = gpv_plan_apply(root, plan, &failed);
 		if (r < 0) {
 			const struct gpv_step *s = &plan->steps[failed];
 
-			error("%s %s failed at step %zu (%s%s%s): %s", command, gpu, failed + 1,
-				gpv_step_kind_str(s->kind), s->path ? " " : "", s->path ? s->path : "",
-				strerror(-r));
+			gpv_error("%s %s failed at step %zu (%s%s%s): %s", command, gpu, failed + 1,
+				gpv_step_kind_str(s->kind), s->path ? " " : "",
+				s->path ? s->path : "", strerror(-r));
 			if (plan->failure_detail)
-				error("%s", plan->failure_detail);
+				gpv_error("%s", plan->failure_detail);
 			if (plan->rolled_back)
-				fprintf(stderr, "gpupv: every device was given back to its driver\n");
+				fprintf(stderr,
+					"gpupv: every device was given back to its driver\n");
 			else
-				fprintf(stderr, "gpupv: the journal is kept: 'gpupv unbind --recover' "
-						"finishes the job\n");
+				fprintf(stderr,
+					"gpupv: the journal is kept: 'gpupv unbind --recover' "
+					"finishes the job\n");
 		}
 	}
 	if (o->json) {
-		if (gpv_print_plan_json(stdout, command, gpu, plan, o->dry_run, r, r < 0 ? failed : 0) < 0)
+		if (gpv_print_plan_json(
+			    stdout, command, gpu, plan, o->dry_run, r, r < 0 ? failed : 0) < 0)
 			return GPV_EXIT_ERROR;
 		return r < 0 ? GPV_EXIT_ERROR : GPV_EXIT_OK;
 	}
@@ -159,9 +165,11 @@ static int finish(struct gpv_root *root, const struct gpv_opts *o, const char *c
 		const struct gpv_bind_dev *d = &plan->binding.devs[i];
 
 		if (streq(command, "bind"))
-			printf("%s  %s -> vfio-pci\n", d->addr, d->orig_driver ? d->orig_driver : "(no driver)");
+			printf("%s  %s -> vfio-pci\n", d->addr,
+				d->orig_driver ? d->orig_driver : "(no driver)");
 		else
-			printf("%s  vfio-pci -> %s\n", d->addr, d->orig_driver ? d->orig_driver : "(no driver)");
+			printf("%s  vfio-pci -> %s\n", d->addr,
+				d->orig_driver ? d->orig_driver : "(no driver)");
 	}
 	if (streq(command, "bind")) {
 		size_t groups = 0;
@@ -176,8 +184,7 @@ static int finish(struct gpv_root *root, const struct gpv_opts *o, const char *c
 			       "across reboots (if its driver loads from the initramfs, rebuild it: "
 			       "'update-initramfs -u'); 'gpupv unbind --persist %s' ends that\n",
 				gpu, gpu);
-	}
-	else
+	} else
 		printf("gave %s back to the host\n", gpu);
 	return GPV_EXIT_OK;
 }
@@ -187,12 +194,12 @@ int gpv_cmd_bind(const struct gpv_opts *o, int argc, char **argv)
 	struct gpv_root *root = NULL;
 	struct gpv_precheck *p = NULL;
 	struct gpv_plan *plan = NULL;
-	struct gpv_refusal refusal = { 0 };
+	struct gpv_refusal refusal = {0};
 	char gpu[13];
 	int r, lock = -1, ret = GPV_EXIT_ERROR;
 
 	if (argc != 1) {
-		error("bind: give one GPU (its address or its index in 'gpupv list')");
+		gpv_error("bind: give one GPU (its address or its index in 'gpupv list')");
 		return GPV_EXIT_USAGE;
 	}
 	if (gpv_open_machine(o, &root, NULL) < 0)
@@ -208,16 +215,10 @@ int gpv_cmd_bind(const struct gpv_opts *o, int argc, char **argv)
 		goto out;
 	}
 	r = gpv_bind_plan(root, p, gpu,
-		(o->force ? GPV_BIND_FORCE : 0) | (o->persist ? GPV_BIND_PERSIST : 0), &plan, &refusal);
+		(o->force ? GPV_BIND_FORCE : 0) | (o->persist ? GPV_BIND_PERSIST : 0), &plan,
+		&refusal);
 	if (r < 0) {
-		if (refusal.message) {
-			print_refusal(&refusal);
-			if (o->json)
-				gpv_print_refusal_json(stdout, "bind", gpu, &refusal);
-			ret = GPV_EXIT_BLOCKED;
-		} else {
-			error("cannot plan the bind of %s: %s", gpu, strerror(-r));
-		}
+		ret = plan_failed(o, "bind", gpu, r, &refusal);
 		goto out;
 	}
 	ret = finish(root, o, "bind", gpu, plan, p);
@@ -236,13 +237,14 @@ int gpv_cmd_unbind(const struct gpv_opts *o, int argc, char **argv)
 	struct gpv_root *root = NULL;
 	struct gpv_precheck *p = NULL;
 	struct gpv_plan *plan = NULL;
-	struct gpv_refusal refusal = { 0 };
+	struct gpv_refusal refusal = {0};
 	char gpu[13];
 	int r, lock = -1, ret = GPV_EXIT_ERROR;
 
 	if (o->recover ? argc != 0 : argc != 1) {
-		error("unbind: give one GPU (its address or its index in 'gpupv list'), or --recover "
-		      "alone");
+		gpv_error(
+			"unbind: give one GPU (its address or its index in 'gpupv list'), or --recover "
+			"alone");
 		return GPV_EXIT_USAGE;
 	}
 	if (gpv_open_machine(o, &root, NULL) < 0)
@@ -251,10 +253,11 @@ int gpv_cmd_unbind(const struct gpv_opts *o, int argc, char **argv)
 		goto out;
 	/* Unbinding needs the journal and the live drivers, not an examination of the host:
 	 * only a GPU given by its index in 'gpupv list' needs that. */
-	if (!o->recover && gpv_pci_addr_normalize(argv[0], gpu) < 0 && gpv_examine(root, false, &p) < 0)
+	if (!o->recover && gpv_pci_addr_normalize(argv[0], gpu) < 0 &&
+		gpv_examine(root, false, &p) < 0)
 		goto out;
 	if (o->recover) {
-		gpv_strv log = { 0 };
+		gpv_strv log = {0};
 
 		if (o->dry_run) {
 			struct gpv_binding *all = NULL;
@@ -263,8 +266,8 @@ int gpv_cmd_unbind(const struct gpv_opts *o, int argc, char **argv)
 			r = gpv_bindings_load(root, &all, &n);
 			for (size_t i = 0; r >= 0 && i < n; i++)
 				if (all[i].state != GPV_BINDING_BOUND)
-					printf("would put back the devices of %s (left %s)\n", all[i].gpu,
-						gpv_binding_state_str(all[i].state));
+					printf("would put back the devices of %s (left %s)\n",
+						all[i].gpu, gpv_binding_state_str(all[i].state));
 			gpv_bindings_free(all, n);
 			ret = r < 0 ? GPV_EXIT_ERROR : GPV_EXIT_OK;
 			goto out;
@@ -284,14 +287,7 @@ int gpv_cmd_unbind(const struct gpv_opts *o, int argc, char **argv)
 	}
 	r = gpv_unbind_plan(root, gpu, o->persist ? GPV_BIND_PERSIST : 0, &plan, &refusal);
 	if (r < 0) {
-		if (refusal.message) {
-			print_refusal(&refusal);
-			if (o->json)
-				gpv_print_refusal_json(stdout, "unbind", gpu, &refusal);
-			ret = GPV_EXIT_BLOCKED;
-		} else {
-			error("cannot plan the unbind of %s: %s", gpu, strerror(-r));
-		}
+		ret = plan_failed(o, "unbind", gpu, r, &refusal);
 		goto out;
 	}
 	ret = finish(root, o, "unbind", gpu, plan, NULL);
@@ -313,18 +309,19 @@ int gpv_cmd_status(const struct gpv_opts *o, int argc, char **argv)
 	int r, ret = GPV_EXIT_ERROR;
 
 	if (argc != 0) {
-		error("status: unexpected argument '%s'", argv[0]);
+		gpv_error("status: unexpected argument '%s'", argv[0]);
 		return GPV_EXIT_USAGE;
 	}
 	if (gpv_open_machine(o, &root, NULL) < 0)
 		return GPV_EXIT_ERROR;
 	r = gpv_bindings_load(root, &all, &n);
 	if (r < 0) {
-		error("cannot read /run/gpupv/bindings: %s", strerror(-r));
+		gpv_error("cannot read /run/gpupv/bindings: %s", strerror(-r));
 		goto out;
 	}
 	if (o->json) {
-		ret = gpv_print_status_json(stdout, root, all, n) < 0 ? GPV_EXIT_ERROR : GPV_EXIT_OK;
+		ret = gpv_print_status_json(stdout, root, all, n) < 0 ? GPV_EXIT_ERROR
+								      : GPV_EXIT_OK;
 		goto out;
 	}
 	if (n == 0)
@@ -340,8 +337,12 @@ int gpv_cmd_status(const struct gpv_opts *o, int argc, char **argv)
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 		printf("GPU %s  %s since %s%s%s\n", b->gpu,
 			b->this_boot ? gpv_binding_state_str(b->state) : "persisted", when,
-			!b->this_boot ? " (vfio-pci again at each boot)" : b->persistent ? ", persistent" : "",
-			b->state == GPV_BINDING_BOUND ? "" : "  (unfinished: run 'gpupv unbind --recover')");
+			!b->this_boot	? " (vfio-pci again at each boot)"
+			: b->persistent ? ", persistent"
+					: "",
+			b->state == GPV_BINDING_BOUND
+				? ""
+				: "  (unfinished: run 'gpupv unbind --recover')");
 		for (size_t j = 0; j < b->n_devs; j++) {
 			const struct gpv_bind_dev *d = &b->devs[j];
 			_cleanup_close_ int fd = -1;
@@ -353,7 +354,8 @@ int gpv_cmd_status(const struct gpv_opts *o, int argc, char **argv)
 			if (fd >= 0)
 				(void)gpv_readlink_base_at(fd, "driver", &cur);
 			printf("  %s  group %-3d now %-14s returns to %s\n", d->addr, d->group,
-				cur ? cur : "(no driver)", d->orig_driver ? d->orig_driver : "(no driver)");
+				cur ? cur : "(no driver)",
+				d->orig_driver ? d->orig_driver : "(no driver)");
 		}
 		for (size_t j = 0; j < b->n_devs; j++) {
 			bool seen = false;
@@ -366,11 +368,11 @@ int gpv_cmd_status(const struct gpv_opts *o, int argc, char **argv)
 			last = b->devs[j].group;
 			v = gpv_vfio_group_viable(root, last);
 			printf("  group %d: %s\n", last,
-				v == 1		? "viable"
-				: v == 0	? "NOT viable"
-				: v == -EBUSY	? "in use (a VM holds it)"
-				: v == -ENOENT	? "not on vfio-pci"
-						: strerror(-v));
+				v == 1	       ? "viable"
+				: v == 0       ? "NOT viable"
+				: v == -EBUSY  ? "in use (a VM holds it)"
+				: v == -ENOENT ? "not on vfio-pci"
+					       : strerror(-v));
 		}
 	}
 	ret = GPV_EXIT_OK;

@@ -33,6 +33,9 @@ struct gpv_binding;
 int gpv_open_machine(const struct gpv_opts *o, struct gpv_root **ret_root,
 	struct gpv_precheck **ret_p);
 
+/* "gpupv: MESSAGE" on standard error: every command reports its errors so. */
+void gpv_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Runs precheck over an open root; prints its own errors. */
 int gpv_examine(struct gpv_root *root, bool with_names, struct gpv_precheck **ret);
 

@@ -36,8 +36,7 @@ static void log_stderr(void *data, int level, const char *fmt, va_list ap)
 	fputc('\n', stderr);
 }
 
-static void error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void error(const char *fmt, ...)
+void gpv_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -56,18 +55,19 @@ static int open_root(const struct gpv_opts *o, struct gpv_root **ret)
 	int r = gpv_root_new(o->root, &root);
 
 	if (r < 0) {
-		error("cannot open the root '%s': %s; give --root a folder recorded with "
-		      "tests/capture-sysfs",
+		gpv_error("cannot open the root '%s': %s; give --root a folder recorded with "
+			  "tests/capture-sysfs",
 			o->root ? o->root : "/", strerror(-r));
 		return r;
 	}
 	if (gpv_root_exists(root, "/sys") < 0 && gpv_root_exists(root, "/proc") < 0) {
 		if (gpv_root_exists(root, "/root/sys") == 0)
-			error("'%s' holds no sys/ but root/sys: did you mean --root %s/root?",
+			gpv_error("'%s' holds no sys/ but root/sys: did you mean --root %s/root?",
 				gpv_root_dir(root), gpv_root_dir(root));
 		else
-			error("'%s' holds neither sys/ nor proc/: it is not a recorded machine; "
-			      "give --root the folder that contains them",
+			gpv_error(
+				"'%s' holds neither sys/ nor proc/: it is not a recorded machine; "
+				"give --root the folder that contains them",
 				gpv_root_dir(root));
 		gpv_root_free(root);
 		return -ENOENT;
@@ -87,13 +87,14 @@ int gpv_examine(struct gpv_root *root, bool with_names, struct gpv_precheck **re
 		gpv_debug("no device names: %s", strerror(-r));
 	r = gpv_precheck_run(root, names, ret);
 	if (r < 0)
-		error("cannot examine the machine in '%s': %s", gpv_root_dir(root), strerror(-r));
+		gpv_error(
+			"cannot examine the machine in '%s': %s", gpv_root_dir(root), strerror(-r));
 	gpv_pci_names_free(names);
 	return r;
 }
 
-int gpv_open_machine(const struct gpv_opts *o, struct gpv_root **ret_root,
-	struct gpv_precheck **ret_p)
+int gpv_open_machine(
+	const struct gpv_opts *o, struct gpv_root **ret_root, struct gpv_precheck **ret_p)
 {
 	struct gpv_root *root = NULL;
 	int r = open_root(o, &root);
@@ -117,7 +118,7 @@ static int run_precheck(const struct gpv_opts *o, struct gpv_precheck **ret)
 static int no_operands(const char *cmd, int argc, char **argv)
 {
 	if (argc > 0) {
-		error("%s: unexpected argument '%s'; see 'gpupv %s --help'", cmd, argv[0], cmd);
+		gpv_error("%s: unexpected argument '%s'; see 'gpupv %s --help'", cmd, argv[0], cmd);
 		return GPV_EXIT_USAGE;
 	}
 	return 0;
@@ -166,11 +167,13 @@ static const struct command commands[] = {
 	{"list", cmd_list, "list the GPUs with their IOMMU group and partitioning modes", 0},
 	{"bind", gpv_cmd_bind, "move a GPU and its IOMMU groups to vfio-pci",
 		OPT_DRY_RUN | OPT_FORCE | OPT_NO_WAIT | OPT_PERSIST},
-	{"unbind", gpv_cmd_unbind, "give a GPU back to the drivers it had (--recover: after a crash)",
+	{"unbind", gpv_cmd_unbind,
+		"give a GPU back to the drivers it had (--recover: after a crash)",
 		OPT_DRY_RUN | OPT_RECOVER | OPT_NO_WAIT | OPT_PERSIST},
 	{"status", gpv_cmd_status, "what gpupv has bound, and whether each group is viable", 0},
 	{"boot-config", gpv_cmd_boot_config,
-		"the kernel parameters this host needs (--apply: edit GRUB's)", OPT_APPLY | OPT_DRY_RUN},
+		"the kernel parameters this host needs (--apply: edit GRUB's)",
+		OPT_APPLY | OPT_DRY_RUN},
 	{"help", cmd_help, "show this help, or a command's help", 0},
 };
 
@@ -263,7 +266,7 @@ static int cmd_help(const struct gpv_opts *o, int argc, char **argv)
 	}
 	c = find_command(argv[0]);
 	if (!c) {
-		error("unknown command '%s'; 'gpupv help' lists them", argv[0]);
+		gpv_error("unknown command '%s'; 'gpupv help' lists them", argv[0]);
 		return GPV_EXIT_USAGE;
 	}
 	return command_usage(c);
@@ -358,7 +361,7 @@ int main(int argc, char **argv)
 	if (optind < argc) {
 		cmd = find_command(argv[optind]);
 		if (!cmd) {
-			error("unknown command '%s'; 'gpupv help' lists them", argv[optind]);
+			gpv_error("unknown command '%s'; 'gpupv help' lists them", argv[optind]);
 			return GPV_EXIT_USAGE;
 		}
 		optind++;
@@ -375,7 +378,7 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof(cmd_opts) / sizeof(cmd_opts[0]); i++)
 		if ((given & cmd_opts[i].bit) && !(cmd->opts & cmd_opts[i].bit)) {
-			error("%s: %s does not apply; see 'gpupv %s --help'", cmd->name,
+			gpv_error("%s: %s does not apply; see 'gpupv %s --help'", cmd->name,
 				cmd_opts[i].name, cmd->name);
 			return GPV_EXIT_USAGE;
 		}
