@@ -524,6 +524,7 @@ static int resolve_parent(struct gpv_root *root, const char *path, char **ret_pa
 {
 	_cleanup_free_ char *dir = strdup(path);
 	char *slash;
+	size_t off;
 	int r;
 
 	if (!dir)
@@ -533,9 +534,11 @@ static int resolve_parent(struct gpv_root *root, const char *path, char **ret_pa
 	slash = strrchr(dir, '/');
 	if (!slash || !slash[1] || streq(slash + 1, ".") || streq(slash + 1, ".."))
 		return -EINVAL;
-	*ret_name = path + (slash - dir) + 1;
+	off = (size_t)(slash - dir) + 1;
 	*slash = '\0';
 	r = gpv_root_resolve(root, *dir ? dir : "/", ret_parent);
+	if (r == 0)
+		*ret_name = path + off;
 	return r;
 }
 
@@ -547,34 +550,39 @@ static int at_path(const char *parent, const char *name, char *buf, size_t size)
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+/* The openat() path, relative to the root's fd, of the last component of path in its
+ * resolved parent folder. */
+static int child_at(struct gpv_root *root, const char *path, char *buf, size_t size)
+{
+	_cleanup_free_ char *parent = NULL;
+	const char *name = NULL;
+	int r = resolve_parent(root, path, &parent, &name);
+
+	return r < 0 ? r : at_path(parent, name, buf, size);
+}
+
 int gpv_root_mkdir_p(struct gpv_root *root, const char *path, mode_t mode)
 {
-	_cleanup_free_ char *parent = NULL, *canon = NULL;
+	_cleanup_free_ char *canon = NULL;
 	char buf[PATH_MAX];
-	const char *name;
 	int r = gpv_root_resolve(root, path, &canon);
 
 	if (r == 0)
 		return 0;
 	if (r != -ENOENT)
 		return r;
-	r = resolve_parent(root, path, &parent, &name);
+	r = child_at(root, path, buf, sizeof(buf));
 	if (r == -ENOENT) {
 		/* Make the parent first, then come back for this one. */
-		_cleanup_free_ char *up = strndup(path, (size_t)(name - path));
+		const char *slash = strrchr(path, '/');
+		_cleanup_free_ char *up = slash ? strndup(path, (size_t)(slash - path)) : NULL;
 
 		if (!up)
-			return -ENOMEM;
-		r = gpv_root_mkdir_p(root, up, mode);
-		if (r < 0)
-			return r;
-		free(parent);
-		parent = NULL;
-		r = resolve_parent(root, path, &parent, &name);
+			return slash ? -ENOMEM : -EINVAL;
+		r = gpv_root_mkdir_p(root, *up ? up : "/", mode);
+		if (r == 0)
+			r = child_at(root, path, buf, sizeof(buf));
 	}
-	if (r < 0)
-		return r;
-	r = at_path(parent, name, buf, sizeof(buf));
 	if (r < 0)
 		return r;
 	if (mkdirat(root->fd, buf, mode) < 0 && errno != EEXIST)
@@ -584,16 +592,11 @@ int gpv_root_mkdir_p(struct gpv_root *root, const char *path, mode_t mode)
 
 int gpv_root_replace(struct gpv_root *root, const char *path, const char *content)
 {
-	_cleanup_free_ char *parent = NULL;
 	char buf[PATH_MAX], tmp[PATH_MAX + 8];
-	const char *name;
 	size_t len = strlen(content), done = 0;
 	int fd, r;
 
-	r = resolve_parent(root, path, &parent, &name);
-	if (r < 0)
-		return r;
-	r = at_path(parent, name, buf, sizeof(buf));
+	r = child_at(root, path, buf, sizeof(buf));
 	if (r < 0)
 		return r;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", buf);
@@ -631,16 +634,11 @@ int gpv_root_replace(struct gpv_root *root, const char *path, const char *conten
 
 int gpv_root_unlink(struct gpv_root *root, const char *path)
 {
-	_cleanup_free_ char *parent = NULL;
 	char buf[PATH_MAX];
-	const char *name;
-	int r = resolve_parent(root, path, &parent, &name);
+	int r = child_at(root, path, buf, sizeof(buf));
 
 	if (r == -ENOENT)
 		return 0;
-	if (r < 0)
-		return r;
-	r = at_path(parent, name, buf, sizeof(buf));
 	if (r < 0)
 		return r;
 	if (unlinkat(root->fd, buf, 0) < 0 && errno != ENOENT)
@@ -650,14 +648,9 @@ int gpv_root_unlink(struct gpv_root *root, const char *path)
 
 int gpv_root_open_create(struct gpv_root *root, const char *path, int flags, mode_t mode)
 {
-	_cleanup_free_ char *parent = NULL;
 	char buf[PATH_MAX];
-	const char *name;
-	int fd, r = resolve_parent(root, path, &parent, &name);
+	int fd, r = child_at(root, path, buf, sizeof(buf));
 
-	if (r < 0)
-		return r;
-	r = at_path(parent, name, buf, sizeof(buf));
 	if (r < 0)
 		return r;
 	fd = openat(root->fd, buf, flags | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode);
