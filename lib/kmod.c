@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 
@@ -16,6 +17,75 @@ static const char *const conf_dirs[] = {
 	"/lib/modprobe.d",
 	"/usr/lib/modprobe.d",
 };
+
+/*
+ * libkmod is opened the first time a module is looked up or loaded, not linked: it brings
+ * libcrypto, liblzma and libzstd along, whose loading and constructors cost every gpupv
+ * command a few milliseconds, and most commands never touch a module (systemd does the same).
+ * Each symbol keeps libkmod's own prototype, so the compiler still checks every call.
+ */
+#define KMOD_SYMS(X)                                                                           \
+	X(kmod_new)                                                                            \
+	X(kmod_unref)                                                                          \
+	X(kmod_set_log_fn)                                                                     \
+	X(kmod_set_log_priority)                                                               \
+	X(kmod_list_next)                                                                      \
+	X(kmod_module_new_from_lookup)                                                         \
+	X(kmod_module_get_module)                                                              \
+	X(kmod_module_get_name)                                                                \
+	X(kmod_module_get_path)                                                                \
+	X(kmod_module_unref)                                                                   \
+	X(kmod_module_unref_list)                                                              \
+	X(kmod_module_apply_filter)                                                            \
+	X(kmod_module_probe_insert_module)
+
+static struct {
+	int state; /* 0 not tried, 1 open, -errno failed */
+#define X(name) __typeof__(&name) name;
+	KMOD_SYMS(X)
+#undef X
+} kmod_dl;
+
+static int kmod_open(void)
+{
+	void *dl;
+
+	if (kmod_dl.state)
+		return kmod_dl.state > 0 ? 0 : kmod_dl.state;
+	dl = dlopen(GPV_LIBKMOD_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!dl) {
+		gpv_debug("cannot load %s: %s", GPV_LIBKMOD_SONAME, dlerror());
+		kmod_dl.state = -EOPNOTSUPP;
+		return kmod_dl.state;
+	}
+#define X(name)                                                                                \
+	if (!(kmod_dl.name = (__typeof__(&name))dlsym(dl, #name))) {                           \
+		gpv_debug("%s has no %s: %s", GPV_LIBKMOD_SONAME, #name, dlerror());           \
+		dlclose(dl);                                                                   \
+		kmod_dl.state = -EOPNOTSUPP;                                                   \
+		return kmod_dl.state;                                                          \
+	}
+	KMOD_SYMS(X)
+#undef X
+	/* Left open for the life of the process, as a linked library would be. */
+	kmod_dl.state = 1;
+	return 0;
+}
+
+/* From here on, libkmod's names call through the table. */
+#define kmod_new (*kmod_dl.kmod_new)
+#define kmod_unref (*kmod_dl.kmod_unref)
+#define kmod_set_log_fn (*kmod_dl.kmod_set_log_fn)
+#define kmod_set_log_priority (*kmod_dl.kmod_set_log_priority)
+#define kmod_list_next (*kmod_dl.kmod_list_next)
+#define kmod_module_new_from_lookup (*kmod_dl.kmod_module_new_from_lookup)
+#define kmod_module_get_module (*kmod_dl.kmod_module_get_module)
+#define kmod_module_get_name (*kmod_dl.kmod_module_get_name)
+#define kmod_module_get_path (*kmod_dl.kmod_module_get_path)
+#define kmod_module_unref (*kmod_dl.kmod_module_unref)
+#define kmod_module_unref_list (*kmod_dl.kmod_module_unref_list)
+#define kmod_module_apply_filter (*kmod_dl.kmod_module_apply_filter)
+#define kmod_module_probe_insert_module (*kmod_dl.kmod_module_probe_insert_module)
 
 void gpv_kmod_info_clear(struct gpv_kmod_info *info)
 {
@@ -136,6 +206,9 @@ int gpv_kmod_lookup(struct gpv_root *root, const char *name, struct gpv_kmod_inf
 			goto out;
 		}
 
+	r = kmod_open();
+	if (r < 0)
+		goto out;
 	ctx = kmod_new(moddir, (const char *const *)conf);
 	if (!ctx) {
 		r = -ENOMEM;
@@ -178,9 +251,11 @@ int gpv_kmod_lookup(struct gpv_root *root, const char *name, struct gpv_kmod_inf
 	r = 0;
 out:
 	gpv_kmod_info_clear(&info);
-	kmod_module_unref_list(filtered);
-	kmod_module_unref_list(list);
-	kmod_unref(ctx);
+	if (ctx) { /* else libkmod may not be open, and there is nothing of it to free */
+		kmod_module_unref_list(filtered);
+		kmod_module_unref_list(list);
+		kmod_unref(ctx);
+	}
 	for (size_t i = 0; i < ELEMENTSOF(conf_dirs); i++)
 		free(conf[i]);
 	return r;
@@ -194,6 +269,9 @@ int gpv_kmod_load(struct gpv_root *root, const char *name)
 
 	if (!gpv_root_is_host(root))
 		return -EOPNOTSUPP;
+	r = kmod_open();
+	if (r < 0)
+		return r;
 	ctx = kmod_new(NULL, NULL);
 	if (!ctx)
 		return -ENOMEM;
