@@ -197,6 +197,7 @@ int gpv_cmd_bind(const struct gpv_opts *o, int argc, char **argv)
 	struct gpv_refusal refusal = {0};
 	char gpu[13];
 	int r, lock = -1, ret = GPV_EXIT_ERROR;
+	bool focused;
 
 	if (argc != 1) {
 		gpv_error("bind: give one GPU (its address or its index in 'gpupv list')");
@@ -208,7 +209,11 @@ int gpv_cmd_bind(const struct gpv_opts *o, int argc, char **argv)
 	 * gpupv is changing it. */
 	if (!o->dry_run && (lock = take_lock(root, o)) < 0)
 		goto out;
-	if (gpv_examine(root, false, &p) < 0)
+	/* A GPU given by its address: examine only what bears on it (its slot and groups, the
+	 * other displays if it is the boot display), without the host checks. An index needs
+	 * every GPU, in 'gpupv list' order. */
+	focused = gpv_pci_addr_normalize(argv[0], gpu) == 0;
+	if (gpv_examine(root, false, focused ? gpu : NULL, &p) < 0)
 		goto out;
 	if (resolve_gpu(p, argv[0], gpu) < 0) {
 		ret = GPV_EXIT_USAGE;
@@ -254,7 +259,7 @@ int gpv_cmd_unbind(const struct gpv_opts *o, int argc, char **argv)
 	/* Unbinding needs the journal and the live drivers, not an examination of the host:
 	 * only a GPU given by its index in 'gpupv list' needs that. */
 	if (!o->recover && gpv_pci_addr_normalize(argv[0], gpu) < 0 &&
-		gpv_examine(root, false, &p) < 0)
+		gpv_examine(root, false, NULL, &p) < 0)
 		goto out;
 	if (o->recover) {
 		gpv_strv log = {0};

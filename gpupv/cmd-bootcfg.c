@@ -125,12 +125,12 @@ int gpv_cmd_boot_config(const struct gpv_opts *o, int argc, char **argv)
 			goto oom;
 		/* Plan: the backup first, then the new file, then the update command; a
 		 * failure of the command puts the old file back. */
-		r = gpv_root_replace(root, backup, text);
+		r = gpv_root_replace(root, backup, text, GPV_ROOT_DURABLE);
 		if (r < 0) {
 			fprintf(stderr, "gpupv: cannot write the backup %s: %s\n", backup, strerror(-r));
 			goto out;
 		}
-		r = gpv_root_replace(root, GRUB_FILE, edited);
+		r = gpv_root_replace(root, GRUB_FILE, edited, GPV_ROOT_DURABLE);
 		if (r < 0) {
 			fprintf(stderr, "gpupv: cannot write %s: %s\n", GRUB_FILE, strerror(-r));
 			goto out;
@@ -138,7 +138,7 @@ int gpv_cmd_boot_config(const struct gpv_opts *o, int argc, char **argv)
 		if (gpv_root_is_host(root)) {
 			r = run_command(update);
 			if (r < 0) {
-				(void)gpv_root_replace(root, GRUB_FILE, text);
+				(void)gpv_root_replace(root, GRUB_FILE, text, GPV_ROOT_DURABLE);
 				fprintf(stderr,
 					"gpupv: '%s' failed (%s); %s is as it was (backup in %s)\n",
 					update[0], strerror(-r), GRUB_FILE, backup);

@@ -37,7 +37,8 @@ int gpv_open_machine(const struct gpv_opts *o, struct gpv_root **ret_root,
 void gpv_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Runs precheck over an open root; prints its own errors. */
-int gpv_examine(struct gpv_root *root, bool with_names, struct gpv_precheck **ret);
+/* Examines the machine (see gpv_precheck_run(); focus may be NULL), reporting a failure. */
+int gpv_examine(struct gpv_root *root, bool with_names, const char *focus, struct gpv_precheck **ret);
 
 /* Commands that change the host, in gpupv/cmd-bind.c. */
 int gpv_cmd_bind(const struct gpv_opts *o, int argc, char **argv);

@@ -76,7 +76,7 @@ static int open_root(const struct gpv_opts *o, struct gpv_root **ret)
 	return 0;
 }
 
-int gpv_examine(struct gpv_root *root, bool with_names, struct gpv_precheck **ret)
+int gpv_examine(struct gpv_root *root, bool with_names, const char *focus, struct gpv_precheck **ret)
 {
 	struct gpv_pci_names *names = NULL;
 	int r = 0;
@@ -85,7 +85,7 @@ int gpv_examine(struct gpv_root *root, bool with_names, struct gpv_precheck **re
 	 * that show them ask for them. */
 	if (with_names && (r = gpv_pci_names_new(root, getenv("GPUPV_PCI_IDS"), &names)) < 0)
 		gpv_debug("no device names: %s", strerror(-r));
-	r = gpv_precheck_run(root, names, ret);
+	r = gpv_precheck_run(root, names, focus, ret);
 	if (r < 0)
 		gpv_error(
 			"cannot examine the machine in '%s': %s", gpv_root_dir(root), strerror(-r));
@@ -102,7 +102,7 @@ int gpv_open_machine(
 	if (r < 0)
 		return r;
 	if (ret_p)
-		r = gpv_examine(root, true, ret_p);
+		r = gpv_examine(root, true, NULL, ret_p);
 	if (r < 0 || !ret_root)
 		gpv_root_free(root);
 	else

@@ -590,7 +590,24 @@ int gpv_root_mkdir_p(struct gpv_root *root, const char *path, mode_t mode)
 	return 0;
 }
 
-int gpv_root_replace(struct gpv_root *root, const char *path, const char *content)
+/* fsyncs the folder that holds the relative path at, so that a rename in it is on disk. */
+static int sync_parent(struct gpv_root *root, const char *at)
+{
+	const char *slash = strrchr(at, '/');
+	char dir[PATH_MAX];
+	int fd, r = 0;
+
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - at) : 1, slash ? at : ".");
+	fd = openat(root->fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+int gpv_root_replace(struct gpv_root *root, const char *path, const char *content, unsigned flags)
 {
 	char buf[PATH_MAX], tmp[PATH_MAX + 8];
 	size_t len = strlen(content), done = 0;
@@ -616,8 +633,9 @@ int gpv_root_replace(struct gpv_root *root, const char *path, const char *conten
 		}
 		done += (size_t)n;
 	}
-	/* The journal must be on disk before the change it announces is made. */
-	if (fsync(fd) < 0) {
+	/* A file that must outlive a power cut is on disk before the rename makes it the
+	 * file, and the rename is on disk before the change it announces is made. */
+	if ((flags & GPV_ROOT_DURABLE) && fsync(fd) < 0) {
 		r = -errno;
 		close(fd);
 		unlinkat(root->fd, tmp, 0);
@@ -629,6 +647,8 @@ int gpv_root_replace(struct gpv_root *root, const char *path, const char *conten
 		unlinkat(root->fd, tmp, 0);
 		return r;
 	}
+	if (flags & GPV_ROOT_DURABLE)
+		return sync_parent(root, buf);
 	return 0;
 }
 

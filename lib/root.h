@@ -70,8 +70,11 @@ void gpv_names_free(char **names);
 int gpv_root_write(struct gpv_root *root, const char *path, const char *value);
 /* Creates path and its missing parents as directories. */
 int gpv_root_mkdir_p(struct gpv_root *root, const char *path, mode_t mode);
-/* Replaces a file's content atomically (a temporary file, fsync, rename). */
-int gpv_root_replace(struct gpv_root *root, const char *path, const char *content);
+/* Replaces a file's content atomically (a temporary file renamed over it): a process killed at
+ * any point leaves the old content or the new. GPV_ROOT_DURABLE also fsyncs the file and its
+ * folder, for files that must survive a power cut; files under /run need not (tmpfs). */
+enum { GPV_ROOT_DURABLE = 1 << 0 };
+int gpv_root_replace(struct gpv_root *root, const char *path, const char *content, unsigned flags);
 /* Removes a file; a missing one is not an error. */
 int gpv_root_unlink(struct gpv_root *root, const char *path);
 /* Opens (creating it if needed) a regular file inside the root; its parent must exist. */

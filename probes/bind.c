@@ -60,7 +60,9 @@ static int journal_write(struct gpv_root *root, struct gpv_binding *b)
 	r = gpv_root_mkdir_p(root, BINDINGS_DIR, 0755);
 	if (r < 0)
 		return r;
-	return gpv_root_replace(root, path, text);
+	/* /run is a tmpfs, which a power cut empties anyway: the rename alone keeps the journal
+	 * whole through a kill, and an fsync would buy nothing. */
+	return gpv_root_replace(root, path, text, 0);
 }
 
 static int journal_remove(struct gpv_root *root, const char *gpu)
@@ -204,9 +206,9 @@ int gpv_persist_sync(struct gpv_root *root)
 	}
 	if ((r = gpv_root_mkdir_p(root, "/etc/udev/rules.d", 0755)) < 0 ||
 		(r = gpv_root_mkdir_p(root, "/etc/modprobe.d", 0755)) < 0 ||
-		(r = gpv_root_replace(root, UDEV_RULES, rules)) < 0)
+		(r = gpv_root_replace(root, UDEV_RULES, rules, GPV_ROOT_DURABLE)) < 0)
 		goto out;
-	r = gpv_root_replace(root, MODPROBE_CONF, conf);
+	r = gpv_root_replace(root, MODPROBE_CONF, conf, GPV_ROOT_DURABLE);
 out:
 	if (fr)
 		fclose(fr);
@@ -232,7 +234,7 @@ static int persist(struct gpv_root *root, struct gpv_binding *b, bool add)
 		copy.state = GPV_BINDING_BOUND;
 		if ((r = gpv_binding_format(&copy, &text)) < 0 ||
 			(r = gpv_root_mkdir_p(root, PERSIST_DIR, 0755)) < 0 ||
-			(r = gpv_root_replace(root, path, text)) < 0)
+			(r = gpv_root_replace(root, path, text, GPV_ROOT_DURABLE)) < 0)
 			return r;
 	} else if ((r = gpv_root_unlink(root, path)) < 0) {
 		return r;
@@ -895,7 +897,7 @@ static int add_dev(struct gpv_binding *b, const struct gpv_pci_dev *d, char *ove
 	return 0;
 }
 
-static int check_refusals(struct gpv_root *root, const struct gpv_precheck *p,
+static int check_refusals(struct gpv_root *root, struct gpv_precheck *p,
 	const struct gpv_gpu *g, unsigned flags, struct gpv_plan *plan, struct gpv_refusal *refusal)
 {
 	const struct gpv_pci_dev *d = g->dev;
@@ -909,7 +911,12 @@ static int check_refusals(struct gpv_root *root, const struct gpv_precheck *p,
 				d->addr),
 			gpv_strf("pass a real GPU; 'gpupv list' shows them"));
 	if (d->iommu_group < 0) {
-		const struct gpv_check *c = gpv_precheck_check(p, "iommu.active");
+		const struct gpv_check *c;
+
+		/* The way to turn the IOMMU on depends on the host: examine it now. */
+		if ((r = gpv_precheck_host(root, p)) < 0)
+			return r;
+		c = gpv_precheck_check(p, "iommu.active");
 
 		return refuse(refusal, -EOPNOTSUPP, "no-iommu-group",
 			gpv_strf("'%s' is in no IOMMU group: without the IOMMU nothing can be "
@@ -982,7 +989,7 @@ static int check_refusals(struct gpv_root *root, const struct gpv_precheck *p,
 	return 0;
 }
 
-int gpv_bind_plan(struct gpv_root *root, const struct gpv_precheck *p, const char *addr,
+int gpv_bind_plan(struct gpv_root *root, struct gpv_precheck *p, const char *addr,
 	unsigned flags, struct gpv_plan **ret, struct gpv_refusal *refusal)
 {
 	const struct gpv_gpu *g = find_gpu(p, addr);

@@ -110,9 +110,10 @@ int gpv_persist_sync(struct gpv_root *root);
  * move with it. Returns 0 and a plan (empty of writes when everything is on vfio-pci
  * already), or a negative errno with *refusal filled: -ENODEV no such GPU, -EBUSY a device
  * the host uses, -EPERM the host's only display, -EOPNOTSUPP a VF or a BMC display, -EEXIST
- * an unfinished journal.
+ * an unfinished journal. p may come from gpv_precheck_run() with GPV_PRECHECK_DEVICES: the
+ * host checks are added to it when a refusal needs them.
  */
-int gpv_bind_plan(struct gpv_root *root, const struct gpv_precheck *p, const char *addr,
+int gpv_bind_plan(struct gpv_root *root, struct gpv_precheck *p, const char *addr,
 	unsigned flags, struct gpv_plan **ret, struct gpv_refusal *refusal);
 
 /* Plans giving the GPU's devices back to their original drivers, from its journal (or, after

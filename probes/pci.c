@@ -454,7 +454,91 @@ static int group_members(struct gpv_root *root, struct gpv_pci *pci)
 	return 0;
 }
 
-int gpv_pci_scan(struct gpv_root *root, struct gpv_pci **ret)
+static bool same_slot(const char *a, const char *b)
+{
+	return strncmp(a, b, 10) == 0; /* "0000:01:00" of "0000:01:00.1" */
+}
+
+static bool read_already(const struct gpv_pci *pci, const char *addr)
+{
+	for (size_t i = 0; i < pci->n; i++)
+		if (streq(pci->devs[i].addr, addr))
+			return true;
+	return false;
+}
+
+static bool names_contain(char **names, const char *s)
+{
+	for (; *names; names++)
+		if (streq(*names, s))
+			return true;
+	return false;
+}
+
+/* Reads the device at addr into the next free entry (room for it is there). */
+static int add_device(struct gpv_root *root, struct gpv_pci *pci, const char *addr)
+{
+	if (!gpv_pci_addr_valid(addr)) {
+		gpv_debug("/sys/bus/pci/devices: ignoring '%s'", addr);
+		return 0;
+	}
+	if (read_already(pci, addr))
+		return 0;
+	return read_device(root, addr, &pci->devs[pci->n++]);
+}
+
+/*
+ * What one GPU's bind needs, for a fraction of the reads: its slot's functions, the members
+ * of their IOMMU groups (from the kernel's listing), and, when the GPU is the boot display,
+ * every other display controller (by class). names holds every device of the machine.
+ */
+static int scan_focus(struct gpv_root *root, struct gpv_pci *pci, char **names, const char *focus)
+{
+	size_t slot_end;
+	bool boot_vga = false;
+	int r = 0;
+
+	for (char **n = names; *n && r >= 0; n++)
+		if (same_slot(*n, focus))
+			r = add_device(root, pci, *n);
+	slot_end = pci->n;
+	for (size_t i = 0; i < slot_end && r >= 0; i++) {
+		char path[128], **members = NULL;
+
+		boot_vga |= pci->devs[i].boot_vga == 1;
+		if (pci->devs[i].iommu_group < 0)
+			continue;
+		snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%d/devices",
+			pci->devs[i].iommu_group);
+		if (gpv_root_list(root, path, &members, NULL) < 0)
+			continue; /* group_members() says why, if it matters */
+		for (char **m = members; *m && r >= 0; m++)
+			/* The entry exists only if /sys/bus/pci/devices lists the device. */
+			if (names_contain(names, *m))
+				r = add_device(root, pci, *m);
+		gpv_names_free(members);
+	}
+	if (!boot_vga || r < 0)
+		return r;
+	for (char **n = names; *n && r >= 0; n++) {
+		_cleanup_free_ char *path = NULL, *cls = NULL;
+		uint64_t v;
+
+		if (!gpv_pci_addr_valid(*n) || read_already(pci, *n))
+			continue;
+		path = gpv_strf("/sys/bus/pci/devices/%s/class", *n);
+		if (!path)
+			return -ENOMEM;
+		/* A class that cannot be read gets the whole device read, which notes why. */
+		if (gpv_root_read(root, path, GPV_ATTR_MAX, &cls, NULL) == 0 &&
+			gpv_parse_hex(gpv_strip(cls), 0xffffff, &v) == 0 && (v >> 16) != 0x03)
+			continue;
+		r = add_device(root, pci, *n);
+	}
+	return r;
+}
+
+int gpv_pci_scan(struct gpv_root *root, const char *focus, struct gpv_pci **ret)
 {
 	struct gpv_pci *pci = calloc(1, sizeof(*pci));
 	char **names = NULL;
@@ -476,18 +560,13 @@ int gpv_pci_scan(struct gpv_root *root, struct gpv_pci **ret)
 		r = -ENOMEM;
 		goto fail;
 	}
-	for (size_t i = 0; i < n; i++) {
-		struct gpv_pci_dev *d = &pci->devs[pci->n];
-
-		if (!gpv_pci_addr_valid(names[i])) {
-			gpv_debug("/sys/bus/pci/devices: ignoring '%s'", names[i]);
-			continue;
-		}
-		pci->n++;
-		r = read_device(root, names[i], d);
-		if (r < 0)
-			goto fail;
-	}
+	pci->focused = focus != NULL;
+	if (focus)
+		r = scan_focus(root, pci, names, focus);
+	for (size_t i = 0; !focus && i < n && r >= 0; i++)
+		r = add_device(root, pci, names[i]);
+	if (r < 0)
+		goto fail;
 	qsort(pci->devs, pci->n, sizeof(*pci->devs), cmp_dev);
 
 	r = scan_groups(root, pci);

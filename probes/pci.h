@@ -53,11 +53,15 @@ struct gpv_pci {
 	struct gpv_iommu_group *groups; /* sorted by id */
 	size_t n_groups;
 	bool groups_dir; /* /sys/kernel/iommu_groups exists */
+	bool focused;	 /* only the devices around one GPU were read (gpv_pci_scan's focus) */
 };
 
 /* Reads every function under /sys/bus/pci/devices and every IOMMU group. A device that
- * cannot be read is kept with what could be read and a note. Caller frees *ret. */
-int gpv_pci_scan(struct gpv_root *root, struct gpv_pci **ret);
+ * cannot be read is kept with what could be read and a note. With focus (a normalised
+ * address), only what bears on that GPU is read: the functions of its slot, the other
+ * members of their IOMMU groups, and, when it is the boot display, the other display
+ * controllers. Caller frees *ret. */
+int gpv_pci_scan(struct gpv_root *root, const char *focus, struct gpv_pci **ret);
 struct gpv_pci *gpv_pci_free(struct gpv_pci *pci);
 
 const struct gpv_pci_dev *gpv_pci_find(const struct gpv_pci *pci, const char *addr);

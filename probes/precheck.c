@@ -415,7 +415,21 @@ static int check_gpus(struct gpv_precheck *p)
 	return 0;
 }
 
-int gpv_precheck_run(struct gpv_root *root, struct gpv_pci_names *names, struct gpv_precheck **ret)
+int gpv_precheck_host(struct gpv_root *root, struct gpv_precheck *p)
+{
+	int r;
+
+	if (p->host_examined)
+		return 0;
+	r = gpv_host_probe(root, p->pci, &p->host);
+	if (r < 0)
+		return r;
+	p->host_examined = true;
+	return gpv_host_checks(root, p);
+}
+
+int gpv_precheck_run(struct gpv_root *root, struct gpv_pci_names *names, const char *focus,
+	struct gpv_precheck **ret)
 {
 	struct gpv_precheck *p = calloc(1, sizeof(*p));
 	enum gpv_verdict best = GPV_BLOCKED;
@@ -424,15 +438,14 @@ int gpv_precheck_run(struct gpv_root *root, struct gpv_pci_names *names, struct 
 
 	if (!p)
 		return -ENOMEM;
-	r = gpv_pci_scan(root, &p->pci);
+	r = gpv_pci_scan(root, focus, &p->pci);
 	if (r < 0)
 		goto fail;
-	r = gpv_host_probe(root, p->pci, &p->host);
-	if (r < 0)
-		goto fail;
-	r = gpv_host_checks(root, p);
-	if (r < 0)
-		goto fail;
+	if (!focus) {
+		r = gpv_precheck_host(root, p);
+		if (r < 0)
+			goto fail;
+	}
 
 	for (size_t i = 0; i < p->pci->n; i++)
 		if (gpv_pci_is_display(&p->pci->devs[i]) && !p->pci->devs[i].is_vf)

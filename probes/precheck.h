@@ -83,13 +83,21 @@ struct gpv_precheck {
 	struct gpv_gpu *gpus;
 	size_t n_gpus;
 	enum gpv_verdict verdict;
+	bool host_examined; /* host and the host checks filled in */
 };
 
 struct gpv_pci_names;
 
-/* Runs every check against the machine in root. names may be NULL (no device names).
- * Caller frees *ret with gpv_precheck_free(). */
-int gpv_precheck_run(struct gpv_root *root, struct gpv_pci_names *names, struct gpv_precheck **ret);
+/*
+ * Runs every check against the machine in root. names may be NULL (no device names). With
+ * focus (a normalised address), it examines only what bears on that GPU (see gpv_pci_scan())
+ * and leaves the host checks out: p->gpus then holds that GPU, and the other display
+ * controllers only when it is the boot display. Caller frees *ret with gpv_precheck_free().
+ */
+int gpv_precheck_run(struct gpv_root *root, struct gpv_pci_names *names, const char *focus,
+	struct gpv_precheck **ret);
+/* Probes the host and adds its checks, if gpv_precheck_run() left them out. */
+int gpv_precheck_host(struct gpv_root *root, struct gpv_precheck *p);
 struct gpv_precheck *gpv_precheck_free(struct gpv_precheck *p);
 
 const struct gpv_check *gpv_precheck_check(const struct gpv_precheck *p, const char *id);

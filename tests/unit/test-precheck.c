@@ -8,7 +8,7 @@ static struct gpv_precheck *run(const char *dir)
 	struct gpv_precheck *p = NULL;
 
 	check_int(gpv_root_new(dir, &r), 0);
-	check_int(gpv_precheck_run(r, NULL, &p), 0);
+	check_int(gpv_precheck_run(r, NULL, 0, &p), 0);
 	gpv_root_free(r);
 	return p;
 }
