@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 
 #include <libkmod.h>
 
+#include "lib/dl.h"
 #include "lib/kmod.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -18,74 +18,45 @@ static const char *const conf_dirs[] = {
 	"/usr/lib/modprobe.d",
 };
 
-/*
- * libkmod is opened the first time a module is looked up or loaded, not linked: it brings
- * libcrypto, liblzma and libzstd along, whose loading and constructors cost every gpupv
- * command a few milliseconds, and most commands never touch a module (systemd does the same).
- * Each symbol keeps libkmod's own prototype, so the compiler still checks every call.
- */
-#define KMOD_SYMS(X)                                                                           \
-	X(kmod_new)                                                                            \
-	X(kmod_unref)                                                                          \
-	X(kmod_set_log_fn)                                                                     \
-	X(kmod_set_log_priority)                                                               \
-	X(kmod_list_next)                                                                      \
-	X(kmod_module_new_from_lookup)                                                         \
-	X(kmod_module_get_module)                                                              \
-	X(kmod_module_get_name)                                                                \
-	X(kmod_module_get_path)                                                                \
-	X(kmod_module_unref)                                                                   \
-	X(kmod_module_unref_list)                                                              \
-	X(kmod_module_apply_filter)                                                            \
-	X(kmod_module_probe_insert_module)
-
-static struct {
-	int state; /* 0 not tried, 1 open, -errno failed */
-#define X(name) __typeof__(&name) name;
-	KMOD_SYMS(X)
-#undef X
-} kmod_dl;
+/* libkmod is opened on first use (lib/dl.h): most commands never touch a module. */
+static GPV_DL_SYM(kmod_new);
+static GPV_DL_SYM(kmod_unref);
+static GPV_DL_SYM(kmod_set_log_fn);
+static GPV_DL_SYM(kmod_set_log_priority);
+static GPV_DL_SYM(kmod_list_next);
+static GPV_DL_SYM(kmod_module_new_from_lookup);
+static GPV_DL_SYM(kmod_module_get_module);
+static GPV_DL_SYM(kmod_module_get_name);
+static GPV_DL_SYM(kmod_module_get_path);
+static GPV_DL_SYM(kmod_module_unref);
+static GPV_DL_SYM(kmod_module_unref_list);
+static GPV_DL_SYM(kmod_module_apply_filter);
+static GPV_DL_SYM(kmod_module_probe_insert_module);
+static int kmod_state;
 
 static int kmod_open(void)
 {
-	void *dl;
+	static const struct gpv_dl_sym syms[] = {
+		GPV_DL_ENTRY(kmod_new),
+		GPV_DL_ENTRY(kmod_unref),
+		GPV_DL_ENTRY(kmod_set_log_fn),
+		GPV_DL_ENTRY(kmod_set_log_priority),
+		GPV_DL_ENTRY(kmod_list_next),
+		GPV_DL_ENTRY(kmod_module_new_from_lookup),
+		GPV_DL_ENTRY(kmod_module_get_module),
+		GPV_DL_ENTRY(kmod_module_get_name),
+		GPV_DL_ENTRY(kmod_module_get_path),
+		GPV_DL_ENTRY(kmod_module_unref),
+		GPV_DL_ENTRY(kmod_module_unref_list),
+		GPV_DL_ENTRY(kmod_module_apply_filter),
+		GPV_DL_ENTRY(kmod_module_probe_insert_module),
+	};
 
-	if (kmod_dl.state)
-		return kmod_dl.state > 0 ? 0 : kmod_dl.state;
-	dl = dlopen(GPV_LIBKMOD_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (!dl) {
-		gpv_debug("cannot load %s: %s", GPV_LIBKMOD_SONAME, dlerror());
-		kmod_dl.state = -EOPNOTSUPP;
-		return kmod_dl.state;
-	}
-#define X(name)                                                                                \
-	if (!(kmod_dl.name = (__typeof__(&name))dlsym(dl, #name))) {                           \
-		gpv_debug("%s has no %s: %s", GPV_LIBKMOD_SONAME, #name, dlerror());           \
-		dlclose(dl);                                                                   \
-		kmod_dl.state = -EOPNOTSUPP;                                                   \
-		return kmod_dl.state;                                                          \
-	}
-	KMOD_SYMS(X)
-#undef X
-	/* Left open for the life of the process, as a linked library would be. */
-	kmod_dl.state = 1;
-	return 0;
+	return gpv_dl_open(GPV_LIBKMOD_SONAME, syms, ELEMENTSOF(syms), &kmod_state);
 }
 
-/* From here on, libkmod's names call through the table. */
-#define kmod_new (*kmod_dl.kmod_new)
-#define kmod_unref (*kmod_dl.kmod_unref)
-#define kmod_set_log_fn (*kmod_dl.kmod_set_log_fn)
-#define kmod_set_log_priority (*kmod_dl.kmod_set_log_priority)
-#define kmod_list_next (*kmod_dl.kmod_list_next)
-#define kmod_module_new_from_lookup (*kmod_dl.kmod_module_new_from_lookup)
-#define kmod_module_get_module (*kmod_dl.kmod_module_get_module)
-#define kmod_module_get_name (*kmod_dl.kmod_module_get_name)
-#define kmod_module_get_path (*kmod_dl.kmod_module_get_path)
-#define kmod_module_unref (*kmod_dl.kmod_module_unref)
-#define kmod_module_unref_list (*kmod_dl.kmod_module_unref_list)
-#define kmod_module_apply_filter (*kmod_dl.kmod_module_apply_filter)
-#define kmod_module_probe_insert_module (*kmod_dl.kmod_module_probe_insert_module)
+/* kmod_list_foreach(), through the loaded library. */
+#define list_foreach(it, first) for (it = (first); it; it = sym_kmod_list_next((first), it))
 
 void gpv_kmod_info_clear(struct gpv_kmod_info *info)
 {
@@ -209,25 +180,25 @@ int gpv_kmod_lookup(struct gpv_root *root, const char *name, struct gpv_kmod_inf
 	r = kmod_open();
 	if (r < 0)
 		goto out;
-	ctx = kmod_new(moddir, (const char *const *)conf);
+	ctx = sym_kmod_new(moddir, (const char *const *)conf);
 	if (!ctx) {
 		r = -ENOMEM;
 		goto out;
 	}
-	kmod_set_log_fn(ctx, kmod_log_fn, NULL);
-	kmod_set_log_priority(ctx, 7);
+	sym_kmod_set_log_fn(ctx, kmod_log_fn, NULL);
+	sym_kmod_set_log_priority(ctx, 7);
 
-	r = kmod_module_new_from_lookup(ctx, modname, &list);
+	r = sym_kmod_module_new_from_lookup(ctx, modname, &list);
 	if (r < 0)
 		goto out;
 	info.kernel = strdup(release);
 	info.loaded = is_loaded(root, modname);
-	kmod_list_foreach(it, list)
+	list_foreach(it, list)
 	{
-		struct kmod_module *mod = kmod_module_get_module(it);
-		const char *path = kmod_module_get_path(mod);
+		struct kmod_module *mod = sym_kmod_module_get_module(it);
+		const char *path = sym_kmod_module_get_path(mod);
 
-		if (streq(kmod_module_get_name(mod), modname)) {
+		if (streq(sym_kmod_module_get_name(mod), modname)) {
 			info.state = path ? GPV_KMOD_MODULE : GPV_KMOD_BUILTIN;
 			if (path) {
 				const char *rel = startswith(path, moddir);
@@ -235,10 +206,10 @@ int gpv_kmod_lookup(struct gpv_root *root, const char *name, struct gpv_kmod_inf
 				info.path = strdup(rel && *rel == '/' ? rel + 1 : path);
 			}
 		}
-		kmod_module_unref(mod);
+		sym_kmod_module_unref(mod);
 	}
 	if (info.state != GPV_KMOD_MISSING) {
-		r = kmod_module_apply_filter(ctx, KMOD_FILTER_BLACKLIST, list, &filtered);
+		r = sym_kmod_module_apply_filter(ctx, KMOD_FILTER_BLACKLIST, list, &filtered);
 		if (r < 0)
 			goto out;
 		/* Built-in modules cannot be blacklisted; a module that the filter drops is. */
@@ -252,9 +223,9 @@ int gpv_kmod_lookup(struct gpv_root *root, const char *name, struct gpv_kmod_inf
 out:
 	gpv_kmod_info_clear(&info);
 	if (ctx) { /* else libkmod may not be open, and there is nothing of it to free */
-		kmod_module_unref_list(filtered);
-		kmod_module_unref_list(list);
-		kmod_unref(ctx);
+		sym_kmod_module_unref_list(filtered);
+		sym_kmod_module_unref_list(list);
+		sym_kmod_unref(ctx);
 	}
 	for (size_t i = 0; i < ELEMENTSOF(conf_dirs); i++)
 		free(conf[i]);
@@ -272,27 +243,27 @@ int gpv_kmod_load(struct gpv_root *root, const char *name)
 	r = kmod_open();
 	if (r < 0)
 		return r;
-	ctx = kmod_new(NULL, NULL);
+	ctx = sym_kmod_new(NULL, NULL);
 	if (!ctx)
 		return -ENOMEM;
-	kmod_set_log_fn(ctx, kmod_log_fn, NULL);
-	r = kmod_module_new_from_lookup(ctx, name, &list);
+	sym_kmod_set_log_fn(ctx, kmod_log_fn, NULL);
+	r = sym_kmod_module_new_from_lookup(ctx, name, &list);
 	if (r == 0 && !list)
 		r = -ENOENT;
-	kmod_list_foreach(it, list) {
-		struct kmod_module *mod = kmod_module_get_module(it);
+	list_foreach(it, list) {
+		struct kmod_module *mod = sym_kmod_module_get_module(it);
 
 		if (r == 0) {
-			r = kmod_module_probe_insert_module(mod, KMOD_PROBE_APPLY_BLACKLIST, NULL,
+			r = sym_kmod_module_probe_insert_module(mod, KMOD_PROBE_APPLY_BLACKLIST, NULL,
 				NULL, NULL, NULL);
 			/* A positive answer names the filter that stopped it: the blacklist. */
 			if (r > 0)
 				r = -EPERM;
-			gpv_debug("load %s: %s", kmod_module_get_name(mod), r < 0 ? strerror(-r) : "ok");
+			gpv_debug("load %s: %s", sym_kmod_module_get_name(mod), r < 0 ? strerror(-r) : "ok");
 		}
-		kmod_module_unref(mod);
+		sym_kmod_module_unref(mod);
 	}
-	kmod_module_unref_list(list);
-	kmod_unref(ctx);
+	sym_kmod_module_unref_list(list);
+	sym_kmod_unref(ctx);
 	return r;
 }

@@ -6,7 +6,31 @@
 #include <pci/pci.h>
 
 #include "lib/log.h"
+#include "lib/dl.h"
 #include "lib/pci.h"
+
+/* libpci is opened on first use (lib/dl.h): only the commands that show names need it. */
+static GPV_DL_SYM(pci_alloc);
+static GPV_DL_SYM(pci_cleanup);
+static GPV_DL_SYM(pci_init);
+static GPV_DL_SYM(pci_lookup_name);
+static GPV_DL_SYM(pci_set_name_list_path);
+static GPV_DL_SYM(pci_set_param);
+static int pci_state;
+
+static int pci_open(void)
+{
+	static const struct gpv_dl_sym syms[] = {
+		GPV_DL_ENTRY(pci_alloc),
+		GPV_DL_ENTRY(pci_cleanup),
+		GPV_DL_ENTRY(pci_init),
+		GPV_DL_ENTRY(pci_lookup_name),
+		GPV_DL_ENTRY(pci_set_name_list_path),
+		GPV_DL_ENTRY(pci_set_param),
+	};
+
+	return gpv_dl_open(GPV_LIBPCI_SONAME, syms, ELEMENTSOF(syms), &pci_state);
+}
 
 struct gpv_pci_names {
 	struct pci_access *acc;
@@ -27,9 +51,12 @@ static void pci_log(char *msg, ...)
 
 int gpv_pci_names_new(struct gpv_root *root, const char *ids_path, struct gpv_pci_names **ret)
 {
-	struct gpv_pci_names *n = calloc(1, sizeof(*n));
-	int r;
+	struct gpv_pci_names *n;
+	int r = pci_open();
 
+	if (r < 0)
+		return r;
+	n = calloc(1, sizeof(*n));
 	if (!n)
 		return -ENOMEM;
 	n->ids_path = strdup(ids_path ? ids_path : GPV_PCI_IDS);
@@ -38,7 +65,7 @@ int gpv_pci_names_new(struct gpv_root *root, const char *ids_path, struct gpv_pc
 		gpv_pci_names_free(n);
 		return -ENOMEM;
 	}
-	n->acc = pci_alloc();
+	n->acc = sym_pci_alloc();
 	if (!n->acc) {
 		gpv_pci_names_free(n);
 		return -ENOMEM;
@@ -46,9 +73,9 @@ int gpv_pci_names_new(struct gpv_root *root, const char *ids_path, struct gpv_pc
 	n->acc->warning = pci_log;
 	n->acc->debug = pci_log;
 	n->acc->method = PCI_ACCESS_SYS_BUS_PCI;
-	pci_set_param(n->acc, "sysfs.path", n->sysfs_path);
-	pci_set_name_list_path(n->acc, n->ids_path, 0);
-	pci_init(n->acc);
+	sym_pci_set_param(n->acc, "sysfs.path", n->sysfs_path);
+	sym_pci_set_name_list_path(n->acc, n->ids_path, 0);
+	sym_pci_init(n->acc);
 	gpv_debug("libpci: names from %s, sysfs.path=%s", n->ids_path, n->sysfs_path);
 	*ret = n;
 	return 0;
@@ -59,7 +86,7 @@ struct gpv_pci_names *gpv_pci_names_free(struct gpv_pci_names *n)
 	if (!n)
 		return NULL;
 	if (n->acc)
-		pci_cleanup(n->acc);
+		sym_pci_cleanup(n->acc);
 	free(n->ids_path);
 	free(n->sysfs_path);
 	free(n);
@@ -73,10 +100,10 @@ int gpv_pci_device_name(struct gpv_pci_names *n, uint16_t vendor, uint16_t devic
 	char vbuf[256], dbuf[256];
 	const char *v, *d;
 
-	v = pci_lookup_name(n->acc, vbuf, sizeof(vbuf), PCI_LOOKUP_VENDOR | LOOKUP_FLAGS, vendor);
+	v = sym_pci_lookup_name(n->acc, vbuf, sizeof(vbuf), PCI_LOOKUP_VENDOR | LOOKUP_FLAGS, vendor);
 	if (!v)
 		return -ENOENT;
-	d = pci_lookup_name(
+	d = sym_pci_lookup_name(
 		n->acc, dbuf, sizeof(dbuf), PCI_LOOKUP_DEVICE | LOOKUP_FLAGS, vendor, device);
 	if (!d)
 		return gpv_asprintf(ret, "%s Device %04x", v, device);
@@ -87,7 +114,7 @@ int gpv_pci_class_name(struct gpv_pci_names *n, uint16_t cls, char **ret)
 {
 	char buf[256];
 	const char *c =
-		pci_lookup_name(n->acc, buf, sizeof(buf), PCI_LOOKUP_CLASS | LOOKUP_FLAGS, cls);
+		sym_pci_lookup_name(n->acc, buf, sizeof(buf), PCI_LOOKUP_CLASS | LOOKUP_FLAGS, cls);
 
 	if (!c)
 		return -ENOENT;
