@@ -6,7 +6,7 @@
 #   gpupv-bind, gpupv-unbind        gpupv bind / unbind
 #   dctl-{set,unset}-{aud,gpu}      driverctl --nosave set-override / unset-override, one
 #                                   function at a time (when /guest has driverctl and bash)
-# with 'gpupv precheck', 'gpupv --version' and 'sh -c :' in each round; then, when /guest/libs
+# with 'gpupv bind --dry-run', 'gpupv --version' and 'sh -c :' in each round; then, when /guest/libs
 # brought libvirt, libvirtd is started and RUNS rounds more (and a warm-up) time
 #   virsh-{detach,reattach}-{aud,gpu}  virsh nodedev-detach / nodedev-reattach.
 # Each command is timed by /guest/timeit (the guest's monotonic clock). $OUT/times.txt gets
@@ -43,7 +43,7 @@ t() { # ROUND KIND COMMAND...
 	# shellcheck disable=SC2086 # three numbers
 	set -- $res
 	case $k:$3 in
-	precheck:[034] | *:0) ;;
+	*:0) ;;
 	*) cat /tmp/out; fail "round $r: $k failed (exit $3)" ;;
 	esac
 	echo "$r $k $1 $2" >>"$OUT/times.txt"
@@ -110,7 +110,7 @@ while [ $r -le "$RUNS" ]; do
 		t $r dctl-unset-aud /guest/driverctl --nosave unset-override $AUD
 		expect "driverctl unset-override" "$gdrv" "$adrv"
 	fi
-	t $r precheck "$GPUPV" precheck
+	t $r plan "$GPUPV" bind --dry-run $GPU
 	t $r version "$GPUPV" --version
 	t $r sh-start sh -c :
 	r=$((r + 1))
