@@ -6,7 +6,8 @@
 #   gpupv-bind, gpupv-unbind        gpupv bind / unbind
 #   dctl-{set,unset}-{aud,gpu}      driverctl --nosave set-override / unset-override, one
 #                                   function at a time (when /guest has driverctl and bash)
-# with 'gpupv bind --dry-run', 'gpupv --version' and 'sh -c :' in each round; then, when /guest/libs
+# with 'gpupv bind --dry-run', 'gpupv --version', 'sh -c :' and /guest/nop (a C program
+# that does nothing) in each round; then, when /guest/libs
 # brought libvirt, libvirtd is started and RUNS rounds more (and a warm-up) time
 #   virsh-{detach,reattach}-{aud,gpu}  virsh nodedev-detach / nodedev-reattach.
 # Each command is timed by /guest/timeit (the guest's monotonic clock). $OUT/times.txt gets
@@ -113,6 +114,7 @@ while [ $r -le "$RUNS" ]; do
 	t $r plan "$GPUPV" bind --dry-run $GPU
 	t $r version "$GPUPV" --version
 	t $r sh-start sh -c :
+	t $r nop /guest/nop
 	r=$((r + 1))
 done
 

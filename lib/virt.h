@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+/*
+ * The one wrapper around libvirt, opened on first use (lib/dl.h): libvirt brings GnuTLS, GLib
+ * and more, which no command but deploy and undeploy needs. Every function returns >= 0 or a
+ * negative errno; the connection keeps libvirt's own message of the last failure, which
+ * gpv_virt_error() returns (libvirt never prints: its error callback is silenced).
+ *
+ * Errors: -ENOENT no such domain, volume, pool or node device; -EEXIST a domain of that name
+ * exists; -EOPNOTSUPP libvirt cannot be loaded, or the driver cannot do it; -EIO any other
+ * failure libvirt reports.
+ */
+struct gpv_virt;
+
+/* Opens a connection to uri (NULL: libvirt's default). On failure *ret_error (may be NULL)
+ * gets libvirt's message, which the caller frees. */
+int gpv_virt_open(const char *uri, struct gpv_virt **ret, char **ret_error);
+struct gpv_virt *gpv_virt_close(struct gpv_virt *v);
+
+/* libvirt's message for the last failure on v, or "" when there was none. Owned by v. */
+const char *gpv_virt_error(const struct gpv_virt *v);
+/* The connection's URI, as libvirt canonicalised it. Owned by v. */
+const char *gpv_virt_uri(const struct gpv_virt *v);
+
+/* The host's memory (KiB) and logical CPUs. */
+int gpv_virt_node_info(struct gpv_virt *v, unsigned long long *ret_kib, unsigned *ret_cpus);
+
+/* 1 when a domain of that name exists, 0 when not. */
+int gpv_virt_domain_exists(struct gpv_virt *v, const char *name);
+/* 1 when running, 0 when not. */
+int gpv_virt_domain_active(struct gpv_virt *v, const char *name);
+/* Defines a persistent domain, with libvirt validating the XML against its schema. */
+int gpv_virt_domain_define(struct gpv_virt *v, const char *xml);
+int gpv_virt_domain_start(struct gpv_virt *v, const char *name);
+/* Stops it at once (a power cut, not a shutdown); 0 when it was not running. */
+int gpv_virt_domain_destroy(struct gpv_virt *v, const char *name);
+/* Removes the definition, with its UEFI variables and TPM state. */
+int gpv_virt_domain_undefine(struct gpv_virt *v, const char *name);
+/* The persistent definition; caller frees *ret. */
+int gpv_virt_domain_xml(struct gpv_virt *v, const char *name, char **ret);
+
+/* Creates a volume from xml in pool; *ret_path (may be NULL) gets its path, to free. */
+int gpv_virt_volume_create(struct gpv_virt *v, const char *pool, const char *xml, char **ret_path);
+/* 1 when the pool has a volume of that name, 0 when not; *ret_path as above. */
+int gpv_virt_volume_find(struct gpv_virt *v, const char *pool, const char *name, char **ret_path);
+int gpv_virt_volume_delete(struct gpv_virt *v, const char *pool, const char *name);
+/* The pool's target folder (where its volumes are files); caller frees *ret. */
+int gpv_virt_pool_path(struct gpv_virt *v, const char *pool, char **ret);
+
+/* A persistent node device (an mdev) from xml, then started; *ret_name gets its name. */
+int gpv_virt_nodedev_define_start(struct gpv_virt *v, const char *xml, char **ret_name);
+/* Stops and undefines the node device; 0 when it was gone. */
+int gpv_virt_nodedev_remove(struct gpv_virt *v, const char *name);
