@@ -33,8 +33,8 @@ static void crypt_data_freep(struct crypt_data **d)
 }
 
 /* Runs crypt_rn; on success *ret points into d->output. A failed hash starts with '*'. */
-static int hash_with(const char *password, const char *setting, struct crypt_data *d,
-	const char **ret)
+static int hash_with(
+	const char *password, const char *setting, struct crypt_data *d, const char **ret)
 {
 	const char *h = sym_crypt_rn(password, setting, d, (int)sizeof(*d));
 

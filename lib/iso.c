@@ -184,8 +184,7 @@ static bool name_ok(const char *name)
 	return n > 0 && n <= 64 && !strchr(name, '/') && !streq(name, ".") && !streq(name, "..");
 }
 
-static int build(const char *volume_id, const struct gpv_iso_file *files, size_t n,
-	IsoImage **ret)
+static int build(const char *volume_id, const struct gpv_iso_file *files, size_t n, IsoImage **ret)
 {
 	IsoImage *image = NULL;
 	int r;
@@ -200,12 +199,12 @@ static int build(const char *volume_id, const struct gpv_iso_file *files, size_t
 		r = mem_stream_new(files[i].data, files[i].size, &stream);
 		if (r < 0)
 			goto fail;
-		r = sym_iso_image_add_new_file(image, sym_iso_image_get_root(image), files[i].name,
-			stream, NULL);
+		r = sym_iso_image_add_new_file(
+			image, sym_iso_image_get_root(image), files[i].name, stream, NULL);
 		if (r < 0) {
 			sym_iso_stream_unref(stream);
-			r = r == (int)ISO_NODE_NAME_NOT_UNIQUE ? -EEXIST :
-								iso_errno(r, files[i].name);
+			r = r == (int)ISO_NODE_NAME_NOT_UNIQUE ? -EEXIST
+							       : iso_errno(r, files[i].name);
 			goto fail;
 		}
 	}
@@ -235,8 +234,8 @@ static int drain(struct burn_source *src, int fd)
 	int r = 0;
 
 	for (;;) {
-		int n = src->version >= 1 && src->read_xt ? src->read_xt(src, buf, sizeof(buf)) :
-							    src->read(src, buf, sizeof(buf));
+		int n = src->version >= 1 && src->read_xt ? src->read_xt(src, buf, sizeof(buf))
+							  : src->read(src, buf, sizeof(buf));
 		size_t done = 0;
 
 		if (n == 0)
@@ -289,8 +288,8 @@ static int render(IsoImage *image, int fd)
 	return r;
 }
 
-int gpv_iso_write(const char *path, const char *volume_id, const struct gpv_iso_file *files,
-	size_t n)
+int gpv_iso_write(
+	const char *path, const char *volume_id, const struct gpv_iso_file *files, size_t n)
 {
 	_cleanup_free_ char *tmp = NULL;
 	IsoImage *image = NULL;

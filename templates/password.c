@@ -69,8 +69,9 @@ int gpv_password_read(const char *path, char **ret, char **why)
 	int fd = -1, r;
 
 	if (!path || !*path)
-		return say(why, -EINVAL, "no password file given: name a file or '-' for standard "
-					 "input");
+		return say(why, -EINVAL,
+			"no password file given: name a file or '-' for standard "
+			"input");
 	if (in) {
 		fd = STDIN_FILENO;
 	} else {
@@ -84,14 +85,16 @@ int gpv_password_read(const char *path, char **ret, char **why)
 			goto out;
 		}
 		if (!S_ISREG(st.st_mode)) {
-			r = say(why, -EINVAL, "the password file '%s' is not a regular file; put the "
-					      "password in a file of its own",
+			r = say(why, -EINVAL,
+				"the password file '%s' is not a regular file; put the "
+				"password in a file of its own",
 				path);
 			goto out;
 		}
 		if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-			r = say(why, -EACCES, "the password file '%s' is open to other users (mode "
-					      "%04o); run chmod 600 '%s'",
+			r = say(why, -EACCES,
+				"the password file '%s' is open to other users (mode "
+				"%04o); run chmod 600 '%s'",
 				path, (unsigned)(st.st_mode & 07777), path);
 			goto out;
 		}
@@ -113,8 +116,9 @@ int gpv_password_read(const char *path, char **ret, char **why)
 	if (n > 0 && buf[n - 1] == '\r')
 		buf[--n] = '\0';
 	if (n > GPV_PASSWORD_MAX) {
-		r = say(why, -E2BIG, "the password in %s is longer than %d bytes; choose a shorter "
-				     "one",
+		r = say(why, -E2BIG,
+			"the password in %s is longer than %d bytes; choose a shorter "
+			"one",
 			what, GPV_PASSWORD_MAX);
 		goto out;
 	}
@@ -124,15 +128,17 @@ int gpv_password_read(const char *path, char **ret, char **why)
 		goto out;
 	}
 	if (strlen(buf) != n || strchr(buf, '\n')) {
-		r = say(why, -EINVAL, "the password in %s is more than one line (or holds a NUL "
-				      "byte); write it on one line",
+		r = say(why, -EINVAL,
+			"the password in %s is more than one line (or holds a NUL "
+			"byte); write it on one line",
 			what);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f) {
-			r = say(why, -EINVAL, "the password in %s holds a control character, which "
-					      "the install files cannot carry; choose another",
+			r = say(why, -EINVAL,
+				"the password in %s holds a control character, which "
+				"the install files cannot carry; choose another",
 				what);
 			goto out;
 		}

@@ -140,11 +140,21 @@ static void xml_str(struct text *t, const char *s)
 		uint32_t cp = utf8_next(s, &n);
 
 		switch (cp) {
-		case '&': text_puts(t, "&amp;"); break;
-		case '<': text_puts(t, "&lt;"); break;
-		case '>': text_puts(t, "&gt;"); break;
-		case '"': text_puts(t, "&quot;"); break;
-		case '\'': text_puts(t, "&apos;"); break;
+		case '&':
+			text_puts(t, "&amp;");
+			break;
+		case '<':
+			text_puts(t, "&lt;");
+			break;
+		case '>':
+			text_puts(t, "&gt;");
+			break;
+		case '"':
+			text_puts(t, "&quot;");
+			break;
+		case '\'':
+			text_puts(t, "&apos;");
+			break;
 		default:
 			if (!xml_char(cp))
 				t->err = t->err ? t->err : -EINVAL;
@@ -193,8 +203,9 @@ static int check_setting(const char *what, const char *v, char **why)
 	if (!v)
 		return 0;
 	if (!*v || strlen(v) > 128 || !gpv_valid_utf8(v))
-		return say(why, "the %s is empty, too long or not UTF-8; give a value such as the "
-				"defaults in gpupv's manual",
+		return say(why,
+			"the %s is empty, too long or not UTF-8; give a value such as the "
+			"defaults in gpupv's manual",
 			what);
 	for (const char *p = v; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -209,16 +220,17 @@ static int check(const struct gpv_seed *s, enum gpv_guest_os os, char **why)
 
 	if ((r = gpv_valid_domain_name(s->name, why)) < 0)
 		return r;
-	r = os == GPV_GUEST_WINDOWS ? gpv_valid_computer_name(s->hostname, why) :
-				      gpv_valid_hostname(s->hostname, why);
+	r = os == GPV_GUEST_WINDOWS ? gpv_valid_computer_name(s->hostname, why)
+				    : gpv_valid_hostname(s->hostname, why);
 	if (r < 0)
 		return r;
 	if ((r = gpv_valid_user_name(s->user, s->hostname, os, why)) < 0 ||
 		(r = gpv_valid_user_name(s->user, s->name, os, why)) < 0)
 		return r;
 	if (!s->password || !*s->password)
-		return say(why, "no password given for '%s': give it in a file or on standard "
-				"input",
+		return say(why,
+			"no password given for '%s': give it in a file or on standard "
+			"input",
 			s->user);
 	if (!gpv_valid_utf8(s->password))
 		return say(why, "the password is not valid UTF-8; write it in UTF-8");
@@ -234,8 +246,8 @@ static int check(const struct gpv_seed *s, enum gpv_guest_os os, char **why)
 	return 0;
 }
 
-int gpv_seed_cloud_init(const struct gpv_seed *s, char **ret_meta_data, char **ret_user_data,
-	char **why)
+int gpv_seed_cloud_init(
+	const struct gpv_seed *s, char **ret_meta_data, char **ret_user_data, char **why)
 {
 	struct text meta = {0}, user = {0};
 	_cleanup_free_ char *hash = NULL;
@@ -304,8 +316,9 @@ static void win_locale(struct text *t, const struct gpv_seed *s, bool pe)
 	const char *locale = s->locale ? s->locale : "en-US";
 	const char *keyboard = s->keyboard ? s->keyboard : locale;
 
-	xml_line(t, 2, pe ? COMPONENT("Microsoft-Windows-International-Core-WinPE") :
-			    COMPONENT("Microsoft-Windows-International-Core"));
+	xml_line(t, 2,
+		pe ? COMPONENT("Microsoft-Windows-International-Core-WinPE")
+		   : COMPONENT("Microsoft-Windows-International-Core"));
 	if (pe) {
 		xml_line(t, 3, "<SetupUILanguage>");
 		xml_leaf(t, 4, "UILanguage", locale);
@@ -347,8 +360,8 @@ static void win_partition(struct text *t, unsigned order, const char *type, unsi
 	xml_line(t, 5, "</CreatePartition>");
 }
 
-static void win_format(struct text *t, unsigned id, const char *format, const char *label,
-	const char *letter)
+static void win_format(
+	struct text *t, unsigned id, const char *format, const char *label, const char *letter)
 {
 	xml_line(t, 5, "<ModifyPartition wcm:action=\"add\">");
 	text_printf(t, "%*s<Order>%u</Order>\n", 12, "", id);
@@ -367,7 +380,10 @@ static void win_format(struct text *t, unsigned id, const char *format, const ch
 static void win_pe(struct text *t, const struct gpv_seed *s)
 {
 	static const char *const bypass[] = {
-		"BypassTPMCheck", "BypassSecureBootCheck", "BypassRAMCheck", "BypassCPUCheck",
+		"BypassTPMCheck",
+		"BypassSecureBootCheck",
+		"BypassRAMCheck",
+		"BypassCPUCheck",
 	};
 
 	xml_line(t, 1, "<settings pass=\"windowsPE\">");
@@ -409,7 +425,8 @@ static void win_pe(struct text *t, const struct gpv_seed *s)
 	for (unsigned i = 0; i < ELEMENTSOF(bypass); i++) {
 		char cmd[128];
 
-		snprintf(cmd, sizeof(cmd), "reg add HKLM\\SYSTEM\\Setup\\LabConfig /v %s /t REG_DWORD /d 1 /f",
+		snprintf(cmd, sizeof(cmd),
+			"reg add HKLM\\SYSTEM\\Setup\\LabConfig /v %s /t REG_DWORD /d 1 /f",
 			bypass[i]);
 		win_command(t, i + 1, cmd);
 	}
@@ -432,8 +449,9 @@ static void win_specialize(struct text *t, const struct gpv_seed *s, const char 
 	xml_line(t, 2, "</component>");
 	xml_line(t, 2, COMPONENT("Microsoft-Windows-Deployment"));
 	xml_line(t, 3, "<RunSynchronous>");
-	win_command(t, 1, "reg add HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\OOBE /v "
-			  "BypassNRO /t REG_DWORD /d 1 /f");
+	win_command(t, 1,
+		"reg add HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\OOBE /v "
+		"BypassNRO /t REG_DWORD /d 1 /f");
 	xml_line(t, 3, "</RunSynchronous>");
 	xml_line(t, 2, "</component>");
 	xml_line(t, 1, "</settings>");
@@ -498,8 +516,7 @@ int gpv_seed_windows(const struct gpv_seed *s, char **ret_xml, char **why)
 	return text_take(&t, ret_xml);
 }
 
-int gpv_seed_write_iso(const struct gpv_seed *s, enum gpv_guest_os os, const char *path,
-	char **why)
+int gpv_seed_write_iso(const struct gpv_seed *s, enum gpv_guest_os os, const char *path, char **why)
 {
 	char *a = NULL, *b = NULL;
 	int r;
@@ -508,10 +525,11 @@ int gpv_seed_write_iso(const struct gpv_seed *s, enum gpv_guest_os os, const cha
 		r = gpv_seed_windows(s, &a, why);
 		if (r < 0)
 			return r;
-		/* Windows Setup reads the Joliet name; "AUTOUNAT.XML" is all plain ISO 9660 keeps. */
+		/* Windows Setup reads the Joliet name; "AUTOUNAT.XML" is all plain ISO 9660 keeps.
+		 */
 		r = gpv_iso_write(path, "AUTOUNATTEND",
 			(const struct gpv_iso_file[]){
-				{ "autounattend.xml", a, strlen(a) },
+				{"autounattend.xml", a, strlen(a)},
 			},
 			1);
 	} else {
@@ -520,8 +538,8 @@ int gpv_seed_write_iso(const struct gpv_seed *s, enum gpv_guest_os os, const cha
 			return r;
 		r = gpv_iso_write(path, GPV_SEED_CIDATA,
 			(const struct gpv_iso_file[]){
-				{ "meta-data", a, strlen(a) },
-				{ "user-data", b, strlen(b) },
+				{"meta-data", a, strlen(a)},
+				{"user-data", b, strlen(b)},
 			},
 			2);
 	}

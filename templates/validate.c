@@ -107,31 +107,35 @@ int gpv_valid_domain_name(const char *name, char **why)
 		return -ENOMEM;
 	n = strlen(name);
 	if (n > GPV_DOMAIN_NAME_MAX)
-		return refuse(why, "the domain name '%s' is %zu bytes long: libvirt's files "
-					 "for it need it at most %d; choose a shorter name",
+		return refuse(why,
+			"the domain name '%s' is %zu bytes long: libvirt's files "
+			"for it need it at most %d; choose a shorter name",
 			in, n, GPV_DOMAIN_NAME_MAX);
 	if (!gpv_valid_utf8(name))
-		return refuse(why, "the domain name '%s' is not valid UTF-8; choose a name in "
-					 "UTF-8",
+		return refuse(why,
+			"the domain name '%s' is not valid UTF-8; choose a name in "
+			"UTF-8",
 			in);
 	if (has_control(name))
-		return refuse(why, "the domain name '%s' holds a control character (such as a "
-					 "newline); choose a name without one",
+		return refuse(why,
+			"the domain name '%s' holds a control character (such as a "
+			"newline); choose a name without one",
 			in);
 	if (strchr(name, '/'))
-		return refuse(why, "the domain name '%s' contains '/', which libvirt refuses; "
-					 "choose a name without '/'",
+		return refuse(why,
+			"the domain name '%s' contains '/', which libvirt refuses; "
+			"choose a name without '/'",
 			in);
 	if (name[0] == '-' || name[0] == '.')
-		return refuse(why, "the domain name '%s' starts with '%c': virsh would read it "
-					 "as an option or a hidden file; start it with a letter or digit",
+		return refuse(why,
+			"the domain name '%s' starts with '%c': virsh would read it "
+			"as an option or a hidden file; start it with a letter or digit",
 			in, name[0]);
 	return 0;
 }
 
 /* RFC 1123 label of at most max bytes; what is "computer name" or "host name". */
-static int valid_label(const char *name, size_t max, const char *what, const char *os,
-	char **why)
+static int valid_label(const char *name, size_t max, const char *what, const char *os, char **why)
 {
 	_cleanup_free_ char *in = NULL;
 	bool digits = true;
@@ -153,24 +157,28 @@ static int valid_label(const char *name, size_t max, const char *what, const cha
 			continue;
 		}
 		if (c > 0x20 && c < 0x7f)
-			return refuse(why, "the %s '%s' holds '%c': %s allows only letters, "
-						 "digits and hyphens; choose another name",
+			return refuse(why,
+				"the %s '%s' holds '%c': %s allows only letters, "
+				"digits and hyphens; choose another name",
 				what, in, c, os);
-		return refuse(why, "the %s '%s' holds a space, control or non-ASCII "
-					 "character: %s allows only letters, digits and hyphens; choose "
-					 "another name",
+		return refuse(why,
+			"the %s '%s' holds a space, control or non-ASCII "
+			"character: %s allows only letters, digits and hyphens; choose "
+			"another name",
 			what, in, os);
 	}
 	if (n > max)
-		return refuse(why, "the %s '%s' is %zu characters long; %s allows at most "
-					 "%zu: choose a shorter name",
+		return refuse(why,
+			"the %s '%s' is %zu characters long; %s allows at most "
+			"%zu: choose a shorter name",
 			what, in, n, os, max);
 	if (digits)
 		return refuse(why, "the %s '%s' is all digits, which %s refuses; add a letter",
 			what, in, os);
 	if (name[0] == '-' || name[n - 1] == '-')
-		return refuse(why, "the %s '%s' starts or ends with a hyphen, which %s "
-					 "refuses; move or drop the hyphen",
+		return refuse(why,
+			"the %s '%s' starts or ends with a hyphen, which %s "
+			"refuses; move or drop the hyphen",
 			what, in, os);
 	return 0;
 }
@@ -186,12 +194,34 @@ int gpv_valid_hostname(const char *name, char **why)
 }
 
 static const char *const windows_builtin[] = {
-	"administrator", "guest", "defaultaccount", "wdagutilityaccount", "system",
+	"administrator",
+	"guest",
+	"defaultaccount",
+	"wdagutilityaccount",
+	"system",
 };
 /* Debian's base-passwd accounts and the daemons of a cloud image. */
 static const char *const linux_builtin[] = {
-	"root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp",
-	"proxy", "backup", "list", "irc", "gnats", "nobody", "messagebus", "sshd", "syslog",
+	"root",
+	"daemon",
+	"bin",
+	"sys",
+	"sync",
+	"games",
+	"man",
+	"lp",
+	"mail",
+	"news",
+	"uucp",
+	"proxy",
+	"backup",
+	"list",
+	"irc",
+	"gnats",
+	"nobody",
+	"messagebus",
+	"sshd",
+	"syslog",
 };
 
 int gpv_valid_user_name(const char *user, const char *name, enum gpv_guest_os os, char **why)
@@ -215,27 +245,32 @@ int gpv_valid_user_name(const char *user, const char *name, enum gpv_guest_os os
 		bool digit = c >= '0' && c <= '9';
 
 		if (!lower && !digit && !(upper && win))
-			return refuse(why, "the user name '%s' may hold only %sletters and "
-						 "digits on %s; choose another",
+			return refuse(why,
+				"the user name '%s' may hold only %sletters and "
+				"digits on %s; choose another",
 				in, win ? "" : "lower-case ", osname);
 		if (i == 0 && digit)
-			return refuse(why, "the user name '%s' starts with a digit; start it "
-						 "with a letter",
+			return refuse(why,
+				"the user name '%s' starts with a digit; start it "
+				"with a letter",
 				in);
 	}
 	if (n > max)
-		return refuse(why, "the user name '%s' is %zu characters long; %s allows at "
-					 "most %zu: choose a shorter one",
+		return refuse(why,
+			"the user name '%s' is %zu characters long; %s allows at "
+			"most %zu: choose a shorter one",
 			in, n, osname, max);
 	if (name && strcasecmp(user, name) == 0)
-		return refuse(why, "the user name '%s' is the guest's name too (ignoring case), "
-					 "which Windows cannot log on; choose a user name that differs "
-					 "from it",
+		return refuse(why,
+			"the user name '%s' is the guest's name too (ignoring case), "
+			"which Windows cannot log on; choose a user name that differs "
+			"from it",
 			in);
 	for (size_t i = 0; i < nb; i++)
 		if (strcasecmp(user, builtin[i]) == 0)
-			return refuse(why, "the user name '%s' is a built-in %s account; "
-						 "choose another name for the new user",
+			return refuse(why,
+				"the user name '%s' is a built-in %s account; "
+				"choose another name for the new user",
 				in, osname);
 	return 0;
 }
@@ -260,26 +295,45 @@ int gpv_parse_size(const char *what, const char *s, uint64_t *ret, char **why)
 		v = v * 10 + d;
 	}
 	if (p == s)
-		return refuse(why, "%s '%s' is not a size: give a whole number with an optional "
-				      "K, M, G or T suffix, such as 64G",
+		return refuse(why,
+			"%s '%s' is not a size: give a whole number with an optional "
+			"K, M, G or T suffix, such as 64G",
 			what, in);
 	switch (*p) {
 	case '\0':
 		break;
-	case 'k': case 'K': shift = 10; p++; break;
-	case 'm': case 'M': shift = 20; p++; break;
-	case 'g': case 'G': shift = 30; p++; break;
-	case 't': case 'T': shift = 40; p++; break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		p++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		p++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		p++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		p++;
+		break;
 	default:
 		break;
 	}
 	if (*p == '.' || *p == ',')
-		return refuse(why, "%s '%s' is a fraction: give a whole number of a smaller "
-				      "unit (1536M, not 1.5G)",
+		return refuse(why,
+			"%s '%s' is a fraction: give a whole number of a smaller "
+			"unit (1536M, not 1.5G)",
 			what, in);
 	if (*p)
-		return refuse(why, "%s '%s' has an unknown suffix: give a whole number with an "
-				      "optional K, M, G or T suffix (powers of 1024), such as 64G",
+		return refuse(why,
+			"%s '%s' has an unknown suffix: give a whole number with an "
+			"optional K, M, G or T suffix (powers of 1024), such as 64G",
 			what, in);
 	if (v == 0)
 		return refuse(why, "%s '%s' is zero: give a size such as 64G", what, in);
@@ -289,22 +343,25 @@ int gpv_parse_size(const char *what, const char *s, uint64_t *ret, char **why)
 	return 0;
 }
 
-int gpv_check_resources(uint64_t memory, unsigned vcpus, uint64_t host_memory,
-	unsigned host_vcpus, char **why)
+int gpv_check_resources(
+	uint64_t memory, unsigned vcpus, uint64_t host_memory, unsigned host_vcpus, char **why)
 {
 	if (vcpus == 0)
 		return refuse(why, "--vcpus is 0: give the VM at least 1 vCPU");
 	if (host_vcpus && vcpus > host_vcpus)
-		return refuse(why, "--vcpus %u is more than the host's %u logical CPUs; give "
-					 "at most %u",
+		return refuse(why,
+			"--vcpus %u is more than the host's %u logical CPUs; give "
+			"at most %u",
 			vcpus, host_vcpus, host_vcpus);
 	if (memory < MIB)
-		return refuse(why, "--memory is %llu bytes: give the VM at least 1M (Windows "
-					 "11 needs 4G)",
+		return refuse(why,
+			"--memory is %llu bytes: give the VM at least 1M (Windows "
+			"11 needs 4G)",
 			(unsigned long long)memory);
 	if (host_memory && memory > host_memory)
-		return refuse(why, "--memory %lluM is more than the host's %lluM of RAM; give "
-					 "at most %lluM",
+		return refuse(why,
+			"--memory %lluM is more than the host's %lluM of RAM; give "
+			"at most %lluM",
 			(unsigned long long)(memory / MIB), (unsigned long long)(host_memory / MIB),
 			(unsigned long long)(host_memory / MIB));
 	return 0;

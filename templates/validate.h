@@ -60,5 +60,5 @@ int gpv_parse_size(const char *what, const char *s, uint64_t *ret, char **why);
  * Memory (bytes) and vCPUs asked for against the host's totals: at least 1 vCPU and 1 MiB;
  * at most the host's logical CPUs and its RAM. A host total of 0 (unknown) skips that check.
  */
-int gpv_check_resources(uint64_t memory, unsigned vcpus, uint64_t host_memory,
-	unsigned host_vcpus, char **why);
+int gpv_check_resources(
+	uint64_t memory, unsigned vcpus, uint64_t host_memory, unsigned host_vcpus, char **why);

@@ -37,17 +37,17 @@ static int fail(int r, char *why, const char *what)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "out", required_argument, NULL, 'o' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "hostname", required_argument, NULL, 'H' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "password-file", required_argument, NULL, 'p' },
-		{ "ssh-pwauth", no_argument, NULL, 's' },
-		{ "autologon", required_argument, NULL, 'a' },
-		{ "locale", required_argument, NULL, 'l' },
-		{ "keyboard", required_argument, NULL, 'k' },
-		{ "timezone", required_argument, NULL, 't' },
-		{ "edition", required_argument, NULL, 'e' },
+		{"out", required_argument, NULL, 'o'},
+		{"name", required_argument, NULL, 'n'},
+		{"hostname", required_argument, NULL, 'H'},
+		{"user", required_argument, NULL, 'u'},
+		{"password-file", required_argument, NULL, 'p'},
+		{"ssh-pwauth", no_argument, NULL, 's'},
+		{"autologon", required_argument, NULL, 'a'},
+		{"locale", required_argument, NULL, 'l'},
+		{"keyboard", required_argument, NULL, 'k'},
+		{"timezone", required_argument, NULL, 't'},
+		{"edition", required_argument, NULL, 'e'},
 		{},
 	};
 	struct gpv_seed s = {0};
@@ -66,22 +66,43 @@ int main(int argc, char **argv)
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'o': out = optarg; break;
-		case 'n': s.name = optarg; break;
-		case 'H': s.hostname = optarg; break;
-		case 'u': s.user = optarg; break;
-		case 'p': pwfile = optarg; break;
-		case 's': s.ssh_pwauth = true; break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'n':
+			s.name = optarg;
+			break;
+		case 'H':
+			s.hostname = optarg;
+			break;
+		case 'u':
+			s.user = optarg;
+			break;
+		case 'p':
+			pwfile = optarg;
+			break;
+		case 's':
+			s.ssh_pwauth = true;
+			break;
 		case 'a':
 			if (gpv_parse_uint(optarg, 1000, &v) < 0)
 				return fail(-EINVAL, NULL, "--autologon");
 			s.autologon = (unsigned)v;
 			break;
-		case 'l': s.locale = optarg; break;
-		case 'k': s.keyboard = optarg; break;
-		case 't': s.timezone = optarg; break;
-		case 'e': s.edition = optarg; break;
-		default: return 2;
+		case 'l':
+			s.locale = optarg;
+			break;
+		case 'k':
+			s.keyboard = optarg;
+			break;
+		case 't':
+			s.timezone = optarg;
+			break;
+		case 'e':
+			s.edition = optarg;
+			break;
+		default:
+			return 2;
 		}
 	}
 	if (streq(cmd, "size")) {

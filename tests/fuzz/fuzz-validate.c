@@ -93,7 +93,7 @@ static void check_user(const char *user, const char *name, enum gpv_guest_os os)
 	assert((user[0] >= 'a' && user[0] <= 'z') || (user[0] >= 'A' && user[0] <= 'Z'));
 	for (const char *p = user; *p; p++)
 		assert((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		       (os == GPV_GUEST_WINDOWS && *p >= 'A' && *p <= 'Z'));
+			(os == GPV_GUEST_WINDOWS && *p >= 'A' && *p <= 'Z'));
 	assert(strcasecmp(user, name) != 0);
 	assert(strcasecmp(user, os == GPV_GUEST_WINDOWS ? "administrator" : "root") != 0);
 }

@@ -267,9 +267,9 @@ TEST(iso_write)
 {
 	_cleanup_free_ char *dir = tmpdir(), *path = NULL;
 	const struct gpv_iso_file files[] = {
-		{ "meta-data", "first: 1\n", 9 },
-		{ "user-data", "second file", 11 },
-		{ "empty", "", 0 },
+		{"meta-data", "first: 1\n", 9},
+		{"user-data", "second file", 11},
+		{"empty", "", 0},
 	};
 
 	check(gpv_asprintf(&path, "%s/seed.iso", dir) == 0);
@@ -289,9 +289,9 @@ TEST(iso_write)
 TEST(iso_write_errors)
 {
 	_cleanup_free_ char *dir = tmpdir(), *path = NULL, *missing = NULL;
-	const struct gpv_iso_file slash[] = { { "a/b", "x", 1 } };
-	const struct gpv_iso_file twice[] = { { "a", "x", 1 }, { "a", "y", 1 } };
-	const struct gpv_iso_file good[] = { { "a", "x", 1 } };
+	const struct gpv_iso_file slash[] = {{"a/b", "x", 1}};
+	const struct gpv_iso_file twice[] = {{"a", "x", 1}, {"a", "y", 1}};
+	const struct gpv_iso_file good[] = {{"a", "x", 1}};
 
 	check(gpv_asprintf(&path, "%s/x.iso", dir) == 0);
 	check(gpv_asprintf(&missing, "%s/no/x.iso", dir) == 0);

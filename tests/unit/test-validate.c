@@ -7,7 +7,7 @@
 #define check_refused(call, ...)                                                                   \
 	do {                                                                                       \
 		char *why = NULL;                                                                  \
-		const char *needles[] = { __VA_ARGS__ };                                           \
+		const char *needles[] = {__VA_ARGS__};                                             \
 		int _r = (call);                                                                   \
 		if (_r != -EINVAL || !why) {                                                       \
 			printf("# %s:%d: %s returned %d, why %s\n", __FILE__, __LINE__, #call, _r, \
@@ -40,11 +40,11 @@ TEST(utf8)
 	check(gpv_valid_utf8("plain"));
 	check(gpv_valid_utf8("Gr\xc3\xbc\xc3\x9f\x65 \xe2\x82\xac \xf0\x9f\x98\x80"));
 	check(!gpv_valid_utf8("\xff"));
-	check(!gpv_valid_utf8("\xc3"));		/* cut short */
-	check(!gpv_valid_utf8("\xc0\x80"));		/* overlong NUL */
-	check(!gpv_valid_utf8("\xe0\x80\xaf"));		/* overlong '/' */
-	check(!gpv_valid_utf8("\xed\xa0\x80"));		/* surrogate */
-	check(!gpv_valid_utf8("\xf4\x90\x80\x80"));	/* past U+10FFFF */
+	check(!gpv_valid_utf8("\xc3"));		    /* cut short */
+	check(!gpv_valid_utf8("\xc0\x80"));	    /* overlong NUL */
+	check(!gpv_valid_utf8("\xe0\x80\xaf"));	    /* overlong '/' */
+	check(!gpv_valid_utf8("\xed\xa0\x80"));	    /* surrogate */
+	check(!gpv_valid_utf8("\xf4\x90\x80\x80")); /* past U+10FFFF */
 	check(!gpv_valid_utf8("a\x80"));
 }
 
@@ -81,8 +81,8 @@ TEST(computer_name)
 	check_int(gpv_valid_computer_name("a", NULL), 0);
 	check_int(gpv_valid_computer_name("abcdefghij12345", NULL), 0);
 	check_int(gpv_valid_computer_name("1st", NULL), 0);
-	check_refused(gpv_valid_computer_name("abcdefghij123456", &why), "16 characters",
-		"at most 15");
+	check_refused(
+		gpv_valid_computer_name("abcdefghij123456", &why), "16 characters", "at most 15");
 	check_refused(gpv_valid_computer_name("", &why), "empty");
 	check_refused(gpv_valid_computer_name("12345", &why), "all digits");
 	check_refused(gpv_valid_computer_name("-abc", &why), "hyphen");
@@ -123,14 +123,14 @@ TEST(user_name)
 	check_refused(gpv_valid_user_name("al-ice", "vm", GPV_GUEST_WINDOWS, &why),
 		"only letters and digits");
 	check_refused(gpv_valid_user_name("al ice", "vm", GPV_GUEST_WINDOWS, &why), "'al ice'");
-	check_refused(gpv_valid_user_name("WIN11", "win11", GPV_GUEST_WINDOWS, &why),
-		"'WIN11'", "guest's name");
+	check_refused(gpv_valid_user_name("WIN11", "win11", GPV_GUEST_WINDOWS, &why), "'WIN11'",
+		"guest's name");
 	check_refused(gpv_valid_user_name("vm1", "vm1", GPV_GUEST_LINUX, &why), "guest's name");
 	check_refused(gpv_valid_user_name("ADMINISTRATOR", "vm", GPV_GUEST_WINDOWS, &why),
 		"built-in Windows account");
 	check_refused(gpv_valid_user_name("guest", "vm", GPV_GUEST_WINDOWS, &why), "built-in");
-	check_refused(gpv_valid_user_name("root", "vm", GPV_GUEST_LINUX, &why),
-		"built-in Linux account");
+	check_refused(
+		gpv_valid_user_name("root", "vm", GPV_GUEST_LINUX, &why), "built-in Linux account");
 	check_refused(gpv_valid_user_name("nobody", "vm", GPV_GUEST_LINUX, &why), "built-in");
 	/* Linux's root is a fine Windows name, and Windows' built-ins fine Linux ones */
 	check_int(gpv_valid_user_name("root", "vm", GPV_GUEST_WINDOWS, NULL), 0);
@@ -175,8 +175,7 @@ TEST(size_bad)
 	check_refused(gpv_parse_size("--disk", "+1G", &v, &why), "not a size");
 	check_refused(gpv_parse_size("--disk", " 1G", &v, &why), "not a size");
 	check_refused(gpv_parse_size("--disk", "1G ", &v, &why), "suffix");
-	check_refused(gpv_parse_size("--memory", "1.5G", &v, &why), "--memory", "'1.5G'",
-		"1536M");
+	check_refused(gpv_parse_size("--memory", "1.5G", &v, &why), "--memory", "'1.5G'", "1536M");
 	check_refused(gpv_parse_size("--disk", "1GB", &v, &why), "suffix");
 	check_refused(gpv_parse_size("--disk", "1P", &v, &why), "suffix");
 	check_refused(gpv_parse_size("--disk", "G", &v, &why), "not a size");
@@ -198,9 +197,9 @@ TEST(resources)
 	/* unknown host totals skip the check */
 	check_int(gpv_check_resources(64 * g, 64, 0, 0, NULL), 0);
 	check_refused(gpv_check_resources(8 * g, 0, 32 * g, 16, &why), "--vcpus is 0");
-	check_refused(gpv_check_resources(8 * g, 17, 32 * g, 16, &why), "--vcpus 17",
-		"16 logical CPUs");
-	check_refused(gpv_check_resources(33 * g, 4, 32 * g, 16, &why), "--memory 33792M",
-		"32768M");
+	check_refused(
+		gpv_check_resources(8 * g, 17, 32 * g, 16, &why), "--vcpus 17", "16 logical CPUs");
+	check_refused(
+		gpv_check_resources(33 * g, 4, 32 * g, 16, &why), "--memory 33792M", "32768M");
 	check_refused(gpv_check_resources(1000, 4, 32 * g, 16, &why), "at least 1M");
 }
