@@ -30,9 +30,11 @@ static const struct gpv_seed windows_seed = {
 
 static char *tmpdir(void)
 {
-	char *d = strdup("/tmp/gpv-test-seed.XXXXXX");
+	const char *t = getenv("TMPDIR");
+	char *d = NULL;
 
-	check(d && mkdtemp(d));
+	check(gpv_asprintf(&d, "%s/gpv-test-seed.XXXXXX", t && *t ? t : "/tmp") == 0);
+	check(mkdtemp(d));
 	return d;
 }
 
