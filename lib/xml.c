@@ -363,7 +363,7 @@ int gpv_xml_set_attr(struct gpv_xml_node *node, const char *name, const char *va
 
 int gpv_xml_text(const struct gpv_xml_node *node, char **ret)
 {
-	size_t len = 0;
+	size_t len = 0, at = 0;
 	char *s, *start;
 
 	for (xmlNodePtr c = NODE(node)->children; c; c = c->next)
@@ -372,10 +372,14 @@ int gpv_xml_text(const struct gpv_xml_node *node, char **ret)
 	s = malloc(len + 1);
 	if (!s)
 		return -ENOMEM;
-	s[0] = '\0';
 	for (xmlNodePtr c = NODE(node)->children; c; c = c->next)
-		if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content)
-			strcat(s, (const char *)c->content);
+		if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content) {
+			size_t n = strlen((const char *)c->content);
+
+			memcpy(s + at, c->content, n);
+			at += n;
+		}
+	s[at] = '\0';
 	gpv_strip(s);
 	for (start = s; *start == ' ' || *start == '\t' || *start == '\n' || *start == '\r';)
 		start++;

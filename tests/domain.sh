@@ -57,6 +57,15 @@ GPUPV_TEMPLATES="$tmp/mine:$top_srcdir/templates" "$GPUPV" templates >"$tmp/out"
 grep -q '^tiny  *A test template' "$tmp/out" || { cat "$tmp/out"; bad "templates: the added template"; }
 GPUPV_TEMPLATES="$tmp/mine:$top_srcdir/templates" "$GPUPV" templates --json >"$tmp/out" 2>&1 || bad "templates --json: exit $?"
 grep -q '"name": "tiny"' "$tmp/out" && grep -q '"schema": "gpupv.templates/1"' "$tmp/out" || { cat "$tmp/out"; bad "templates --json"; }
+# A machine's own templates, in its /etc/gpupv/templates under --root.
+mkdir -p "$tmp/root/etc/gpupv/templates"
+sed -e 's|<gpupv:description>.*</gpupv:description>|<gpupv:description>The host admin'"'"'s</gpupv:description>|' \
+	"$top_srcdir/templates/windows11.xml" >"$tmp/root/etc/gpupv/templates/office.xml"
+"$GPUPV" templates --root "$tmp/root" >"$tmp/out" 2>&1 || bad "templates --root: exit $?"
+grep -q "^office  *The host admin's" "$tmp/out" && grep -q "from: $tmp/root/etc/gpupv/templates/office.xml" "$tmp/out" || { cat "$tmp/out"; bad "templates --root: /etc/gpupv/templates"; }
+"$GPUPV" templates >"$tmp/out" 2>&1
+grep -q "^office" "$tmp/out" && bad "templates without --root shows the recorded machine's template"
+
 printf '<domain type="kvm">\n  <name>x</name>\n  <devices>\n</domain>\n' >"$tmp/mine/broken.xml"
 GPUPV_TEMPLATES="$tmp/mine" "$GPUPV" templates >"$tmp/out" 2>&1
 rc=$?
