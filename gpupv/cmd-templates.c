@@ -69,6 +69,10 @@ int gpv_cmd_templates(const struct gpv_opts *o, int argc, char **argv)
 			"templates need libxml2 (Debian package libxml2), which cannot be loaded");
 		return GPV_EXIT_ERROR;
 	}
+	if (r < 0 && err.path[0]) {
+		gpv_error("cannot read the template %s: %s", err.path, strerror(-r));
+		return GPV_EXIT_ERROR;
+	}
 	if (r < 0) {
 		gpv_error("cannot list the templates: %s", strerror(-r));
 		return GPV_EXIT_ERROR;

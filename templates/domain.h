@@ -54,7 +54,7 @@ struct gpv_template_error {
  * Finds and parses template name (see above for where). root may be NULL: no /etc lookup.
  * -ENOENT when no folder has it, -EINVAL when the file is not valid XML or not a gpupv
  * template (err, which may be NULL, says which file, line and why), -EOPNOTSUPP when libxml2
- * cannot be loaded. On success *ret is owned by the caller (gpv_template_free()).
+ * cannot be loaded, another -errno when the file cannot be read (err names it, line 0). On success *ret is owned by the caller (gpv_template_free()).
  */
 int gpv_template_load(struct gpv_root *root, const char *name, struct gpv_template **ret,
 	struct gpv_template_error *err);

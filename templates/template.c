@@ -67,6 +67,17 @@ static int fail(struct gpv_template_error *err, const char *path, int line, cons
 	return -EINVAL;
 }
 
+/* A file that is there but cannot be read: the caller's error names it. */
+static void unreadable(struct gpv_template_error *err, const char *path, int r)
+{
+	gpv_debug("template %s: %s", path, strerror(-r));
+	if (err) {
+		snprintf(err->path, sizeof(err->path), "%s", path);
+		err->line = 0;
+		snprintf(err->message, sizeof(err->message), "%s", strerror(-r));
+	}
+}
+
 /* A name is a file name without ".xml": letters, digits, '-', '_' and '.', not starting with
  * '.'. Anything else could climb out of the folder. */
 static bool name_valid(const char *name)
@@ -201,7 +212,7 @@ static int load_file(const char *dir, const char *name, struct gpv_template **re
 	r = gpv_read_at(AT_FDCWD, path, MAX_SIZE, &text, &len);
 	if (r < 0) {
 		if (r != -ENOENT)
-			gpv_debug("template %s: %s", path, strerror(-r));
+			unreadable(err, path, r);
 		return r;
 	}
 	return parse(name, path, text, len, ret, err);
@@ -221,7 +232,7 @@ static int load_etc(struct gpv_root *root, const char *name, struct gpv_template
 	r = gpv_root_read(root, path, MAX_SIZE, &text, &len);
 	if (r < 0) {
 		if (r != -ENOENT)
-			gpv_debug("template %s: %s", path, strerror(-r));
+			unreadable(err, path, r);
 		return r;
 	}
 	/* Errors name the file as the person can open it: inside --root, with the root. */
@@ -318,7 +329,11 @@ int gpv_template_list(struct gpv_root *root, struct gpv_template ***ret, size_t 
 
 	r = plain_dirs(&dirs);
 	for (size_t i = 0; r >= 0 && i < dirs.n; i++) {
-		if (gpv_list_at(AT_FDCWD, dirs.v[i], &entries, NULL) < 0)
+		_cleanup_free_ char *dot = gpv_strf("%s/.", dirs.v[i]);
+
+		/* "DIR/.": gpv_list_at() follows no link in the last component, and a folder of
+		 * templates may well be one. */
+		if (!dot || gpv_list_at(AT_FDCWD, dot, &entries, NULL) < 0)
 			continue;
 		add_names(&names, entries);
 		gpv_names_free(entries);

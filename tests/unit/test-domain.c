@@ -575,3 +575,26 @@ TEST(nodedev)
 	sl = domain_cases[1].slice;
 	check_int(gpv_nodedev_build(&sl, &xml), -EINVAL);
 }
+
+TEST(templates_symlinked_folder)
+{
+	_cleanup_free_ char *dir = temp_dir(), *real = gpv_strf("%s/real", dir),
+			    *link = gpv_strf("%s/link", dir), *path = gpv_strf("%s/mine.xml", real);
+	struct gpv_template **list;
+	struct gpv_template_error err = {0};
+	size_t n;
+
+	check(mkdir(real, 0755) == 0);
+	check(symlink("real", link) == 0);
+	write_file(path, custom);
+	setenv("GPUPV_TEMPLATES", link, 1);
+	check_int(gpv_template_list(NULL, &list, &n, &err), 0);
+	check_int(n, 3);
+	check_streq(gpv_template_info(list[0])->name, "linux");
+	check_streq(gpv_template_info(list[1])->name, "mine");
+	gpv_template_list_free(list, n);
+	unlink(path);
+	unlink(link);
+	rmdir(real);
+	rmdir(dir);
+}
