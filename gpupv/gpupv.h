@@ -27,6 +27,7 @@ struct gpv_root;
 struct gpv_plan;
 struct gpv_refusal;
 struct gpv_binding;
+struct gpv_template;
 
 /* Opens the root and, when ret_p is not NULL, runs precheck over it (gpupv/main.c). Prints
  * its own errors. */
@@ -46,6 +47,9 @@ int gpv_cmd_unbind(const struct gpv_opts *o, int argc, char **argv);
 int gpv_cmd_status(const struct gpv_opts *o, int argc, char **argv);
 int gpv_cmd_boot_config(const struct gpv_opts *o, int argc, char **argv);
 
+/* The templates and what each sets, in gpupv/cmd-templates.c. */
+int gpv_cmd_templates(const struct gpv_opts *o, int argc, char **argv);
+
 /* Output, in gpupv/output-text.c and gpupv/output-json.c (the one file that uses json-c). */
 void gpv_print_precheck_text(FILE *f, const struct gpv_precheck *p, bool color);
 int gpv_print_precheck_json(FILE *f, const struct gpv_precheck *p);
@@ -58,3 +62,4 @@ int gpv_print_refusal_json(FILE *f, const char *command, const char *gpu,
 int gpv_print_status_json(FILE *f, struct gpv_root *root, const struct gpv_binding *all, size_t n);
 int gpv_print_bootcfg_json(FILE *f, const gpv_strv *add, const gpv_strv *remove, bool grub,
 	const char *before, const char *after, const char *const *update, bool apply, bool applied);
+int gpv_print_templates_json(FILE *f, struct gpv_template *const *list, size_t n);

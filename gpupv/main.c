@@ -174,6 +174,7 @@ static const struct command commands[] = {
 	{"boot-config", gpv_cmd_boot_config,
 		"the kernel parameters this host needs (--apply: edit GRUB's)",
 		OPT_APPLY | OPT_DRY_RUN},
+	{"templates", gpv_cmd_templates, "the VM templates and what each sets", 0},
 	{"help", cmd_help, "show this help, or a command's help", 0},
 };
 
@@ -213,6 +214,11 @@ static const char *const command_help[] = {
 	"what to change for GRUB and for systemd-boot. --apply edits\n"
 	"GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub, keeping a backup beside it, and\n"
 	"runs update-grub (or grub2-mkconfig); if that fails, the file is put back.\n",
+	"Usage: gpupv templates [--json] [--root DIR]\n\n"
+	"Lists the VM templates gpupv can deploy: each one's description, guest OS,\n"
+	"how the guest is configured (autounattend or cloud-init), its defaults and\n"
+	"what it sets. Templates are read from $GPUPV_TEMPLATES, /etc/gpupv/templates,\n"
+	"the installed ones, then the copies built in; see gpupv-deploy(1).\n",
 	"Usage: gpupv help [COMMAND]\n",
 };
 
@@ -238,7 +244,7 @@ static void usage(FILE *f)
 	      "      --persist    bind, unbind: keep (or stop keeping) it across reboots\n"
 	      "  -h, --help       show this help ('gpupv COMMAND --help' for a command)\n"
 	      "  -V, --version    show the version\n"
-	      "\nSee gpupv(1), gpupv-precheck(1), gpupv-list(1) and gpupv-bind(1).\n",
+	      "\nSee gpupv(1), gpupv-precheck(1), gpupv-list(1), gpupv-bind(1) and gpupv-deploy(1).\n",
 		f);
 }
 

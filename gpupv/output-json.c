@@ -11,6 +11,7 @@
 #include "lib/dl.h"
 #include "lib/vfio.h"
 #include "probes/bind.h"
+#include "templates/domain.h"
 
 /* libjson-c is opened on first use (lib/dl.h): only --json needs it. */
 static GPV_DL_SYM(json_object_array_add);
@@ -434,6 +435,37 @@ static int print_bootcfg_json(FILE *f, const gpv_strv *add, const gpv_strv *remo
 	return emit(f, o);
 }
 
+static int print_templates_json(FILE *f, struct gpv_template *const *list, size_t n)
+{
+	json_object *o = sym_json_object_new_object(), *a = sym_json_object_new_array();
+
+	if (!o || !a)
+		return -ENOMEM;
+	add(o, "schema", jstr("gpupv.templates/1"));
+	for (size_t i = 0; i < n; i++) {
+		const struct gpv_template_info *t = gpv_template_info(list[i]);
+		json_object *j = sym_json_object_new_object(), *d = sym_json_object_new_object(),
+			    *sets = sym_json_object_new_array();
+
+		add(j, "name", jstr(t->name));
+		add(j, "description", jstr(t->description));
+		add(j, "os", jstr(t->os == GPV_TEMPLATE_OS_WINDOWS ? "windows" : "linux"));
+		add(j, "seed", jstr(t->seed));
+		add(j, "path", jstr(t->path));
+		add(d, "memory_mib", sym_json_object_new_int64((int64_t)t->memory_mib));
+		add(d, "vcpus", sym_json_object_new_int((int)t->vcpus));
+		add(d, "disk_gib", sym_json_object_new_int64((int64_t)t->disk_gib));
+		add(d, "smt", sym_json_object_new_boolean(t->smt));
+		add(j, "defaults", d);
+		for (size_t k = 0; t->sets[k]; k++)
+			sym_json_object_array_add(sets, sym_json_object_new_string(t->sets[k]));
+		add(j, "sets", sets);
+		sym_json_object_array_add(a, j);
+	}
+	add(o, "templates", a);
+	return emit(f, o);
+}
+
 /* The entry points: each opens libjson-c first. */
 
 int gpv_print_precheck_json(FILE *f, const struct gpv_precheck *p)
@@ -479,4 +511,11 @@ int gpv_print_bootcfg_json(FILE *f, const gpv_strv *add, const gpv_strv *remove,
 	int r = json_open();
 
 	return r < 0 ? r : print_bootcfg_json(f, add, remove, grub, before, after, update, apply, applied);
+}
+
+int gpv_print_templates_json(FILE *f, struct gpv_template *const *list, size_t n)
+{
+	int r = json_open();
+
+	return r < 0 ? r : print_templates_json(f, list, n);
 }

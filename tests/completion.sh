@@ -73,7 +73,7 @@ check()
 
 lines() { [[ $# -gt 0 ]] && printf '%s\n' "$@" | LC_ALL=C sort; }
 
-commands=$(lines bind boot-config help list precheck status unbind)
+commands=$(lines bind boot-config help list precheck status templates unbind)
 options=$(lines -r --root -j --json --no-color -v --verbose -n --dry-run -f --force --recover --no-wait --apply --persist -h --help -V --version)
 dirs_a=$(lines "$tmp/alpha" "$tmp/also dir")
 
