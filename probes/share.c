@@ -457,9 +457,12 @@ static long mdev_free(const struct gpv_share_gpu *g, const struct gpv_share_type
 {
 	long n = t->available - t->taken;
 
+	/* GVT-g's available_instances is what is left of the GPU's pool (graphics memory,
+	 * fences) divided by what one instance of the type takes: when a fraction of what
+	 * was left is taken, each type keeps that fraction of its count. */
 	if (t->rules & GPV_SHARE_POOL) {
-		double used = g->pool_taken / t->percent - 1e-6;
-		long pool = t->available - (long)used - (used > (double)(long)used ? 1 : 0);
+		double left = (1.0 - g->pool_used) * (double)t->available + 1e-6;
+		long pool = left > 0 ? (long)left : 0;
 
 		if (pool < n)
 			n = pool;
@@ -719,15 +722,14 @@ static const struct entry *bucket_pick(struct gpv_share_inventory *inv, struct b
 static int describe(const struct gpv_share_gpu *g, const struct entry *e, bool hot,
 	double asked, struct gpv_share_result *res)
 {
-	char a[16], p[16];
+	char a[16];
 	_cleanup_free_ char *what = NULL, *extra = NULL;
 
 	gpv_share_percent_str(asked, a);
-	gpv_share_percent_str(e->percent, p);
 	switch (e->kind) {
 	case GPV_SHARE_WHOLE:
 		res->partition = strdup("");
-		what = gpv_strf("the whole GPU %s", g->addr);
+		what = strdup("the whole GPU");
 		extra = n_partitions(g) == 0
 				? gpv_strf("; it offers no partitions")
 				: gpv_strf("; GPUs with fewer ways to partition are given whole first");
@@ -735,21 +737,19 @@ static int describe(const struct gpv_share_gpu *g, const struct entry *e, bool h
 	case GPV_SHARE_VF:
 		if (g->vfs_enabled > 0) {
 			res->partition = strdup(g->free_vfs.v[g->vfs_taken]);
-			what = gpv_strf("VF %s of %s (%d enabled, %ld free before this)",
-				g->free_vfs.v[g->vfs_taken], g->addr, g->vfs_enabled,
-				(long)g->free_vfs.n - g->vfs_taken);
+			what = gpv_strf("a VF (%ld of the %d enabled free)",
+				(long)g->free_vfs.n - g->vfs_taken, g->vfs_enabled);
 		} else {
 			res->partition = gpv_strf("VF to enable: sriov_numvfs %d", e->k);
-			what = gpv_strf("VF %d of the %d to enable on %s (sriov_numvfs %d, of %d "
-					"possible)",
-				g->vfs_taken + 1, e->k, g->addr, e->k, g->vfs_total);
+			what = gpv_strf("VF %d of the %d to enable (of %d possible)",
+				g->vfs_taken + 1, e->k, g->vfs_total);
 		}
 		break;
 	case GPV_SHARE_MDEV: {
 		const struct gpv_share_type *t = &g->mdev[e->k];
 
 		res->partition = strdup(t->id);
-		what = gpv_strf("mdev type %s on %s (%ld free before this)", t->id, g->addr,
+		what = gpv_strf("an instance of mdev type %s (%ld free)", t->id,
 			mdev_free(g, t));
 		if (t->rules & GPV_SHARE_ONE_TYPE)
 			extra = gpv_strf("; from now on this GPU takes only type %s (one type per "
@@ -764,12 +764,11 @@ static int describe(const struct gpv_share_gpu *g, const struct entry *e, bool h
 
 		res->partition = strdup(t->id);
 		if (g->vfs_enabled > 0)
-			what = gpv_strf("vGPU type %s (%s) on VF %s of %s", t->id,
-				t->name ? t->name : "?", g->free_vfs.v[g->vfs_taken], g->addr);
+			what = gpv_strf("vGPU type %s (%s) on VF %s", t->id,
+				t->name ? t->name : "?", g->free_vfs.v[g->vfs_taken]);
 		else
-			what = gpv_strf("vGPU type %s (%s) on a VF of %s to enable (sriov_numvfs "
-					"%d)",
-				t->id, t->name ? t->name : "?", g->addr, g->vfs_total);
+			what = gpv_strf("vGPU type %s (%s) on a VF to enable (sriov_numvfs %d)",
+				t->id, t->name ? t->name : "?", g->vfs_total);
 		if (t->rules & GPV_SHARE_ONE_TYPE)
 			extra = gpv_strf("; from now on this GPU takes only vGPU type %s (one type "
 					 "per GPU)",
@@ -779,7 +778,7 @@ static int describe(const struct gpv_share_gpu *g, const struct entry *e, bool h
 	}
 	if (!what || !res->partition)
 		return -ENOMEM;
-	res->why = gpv_strf("%s, %s%%: the smallest free slice of at least %s%%%s%s", what, p, a,
+	res->why = gpv_strf("%s: the smallest free slice of at least %s%%%s%s", what, a,
 		e->kind == GPV_SHARE_WHOLE ? ""
 		: hot			  ? ", on a GPU already partitioned"
 					  : "; no partitioned GPU has one free, so this starts "
@@ -807,7 +806,7 @@ static int take(struct gpv_share_inventory *inv, const struct entry *e)
 	case GPV_SHARE_MDEV:
 		g->mdev[e->k].taken++;
 		if (g->mdev[e->k].rules & GPV_SHARE_POOL)
-			g->pool_taken += g->mdev[e->k].percent;
+			g->pool_used += 1.0 / (double)g->mdev[e->k].available;
 		if (g->mdev[e->k].rules & GPV_SHARE_ONE_TYPE)
 			g->locked_mdev = e->k;
 		break;

@@ -56,7 +56,7 @@ struct gpv_share_gpu {
 	int part_kind;	  /* the gpv_share_kind the GPU is partitioned by; -1 none */
 	int locked_mdev;  /* a one-type mdev type in use; -1 none */
 	int locked_vgpu;  /* a one-type vGPU type in use; -1 none */
-	double pool_taken; /* percent taken from a GPV_SHARE_POOL pool by our requests */
+	double pool_used; /* fraction of a GPV_SHARE_POOL pool (as it was when read) taken */
 	int vfs_chosen;	  /* sriov_numvfs picked for a GPU whose VFs were off; 0 none */
 	int vfs_taken;	  /* VFs (plain or for a vGPU) handed out */
 };
