@@ -525,10 +525,9 @@ static int kind_rank(int kind)
 	return rank[kind];
 }
 
-static const struct gpv_share_inventory *sort_inv;
-
-static int cmp_entry(const void *a, const void *b)
+static int cmp_entry(const void *a, const void *b, void *data)
 {
+	const struct gpv_share_inventory *inv = data;
 	const struct entry *x = a, *y = b;
 	long kx = key_of(x->percent), ky = key_of(y->percent);
 
@@ -537,8 +536,8 @@ static int cmp_entry(const void *a, const void *b)
 	if (x->kind != y->kind)
 		return kind_rank(x->kind) - kind_rank(y->kind);
 	if (x->kind == GPV_SHARE_WHOLE) {
-		size_t px = n_partitions(&sort_inv->gpus[x->gpu]);
-		size_t py = n_partitions(&sort_inv->gpus[y->gpu]);
+		size_t px = n_partitions(&inv->gpus[x->gpu]);
+		size_t py = n_partitions(&inv->gpus[y->gpu]);
 
 		if (px != py)
 			return px < py ? -1 : 1;
@@ -641,9 +640,7 @@ static int index_build(struct gpv_share_inventory *inv)
 				ix->all[k++] = ix->all[i];
 		ix->n_all = k;
 	}
-	sort_inv = inv;
-	qsort(ix->all, ix->n_all, sizeof(*ix->all), cmp_entry);
-	sort_inv = NULL;
+	qsort_r(ix->all, ix->n_all, sizeof(*ix->all), cmp_entry, inv);
 
 	ix->b = calloc(ix->n_all ? ix->n_all : 1, sizeof(*ix->b));
 	ix->by_gpu = calloc(ix->n_all ? ix->n_all : 1, sizeof(*ix->by_gpu));

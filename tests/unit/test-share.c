@@ -491,3 +491,55 @@ TEST(inventory_from_precheck)
 	gpv_root_free(root);
 	tree_free(t);
 }
+
+/* NVIDIA SR-IOV vGPU from a machine tree: the VFs' creatable_vgpu_types, sized by name. */
+TEST(inventory_vgpu_from_precheck)
+{
+	char *t = tree_new();
+	struct gpv_root *root = NULL;
+	struct gpv_precheck *p = NULL;
+	struct gpv_share_inventory *inv = NULL;
+	const struct gpv_share_gpu *g;
+
+	tree_host(t, "intel_iommu=on");
+	tree_dev(t, "0000:41:00.0", 0x10de, 0x20b0, 0x030200, 20, "nvidia", 0);
+	tree_attr(t, "0000:41:00.0", "sriov_totalvfs", "16\n");
+	tree_attr(t, "0000:41:00.0", "sriov_numvfs", "2\n");
+	for (int i = 0; i < 2; i++) {
+		char vf[16], rel[128];
+
+		snprintf(vf, sizeof(vf), "0000:41:00.%d", 4 + i);
+		tree_dev(t, vf, 0x10de, 0x20b0, 0x030200, 21 + i, NULL, 0);
+		snprintf(rel, sizeof(rel), "sys/devices/pci0000:00/0000:41:00.0/virtfn%d", i);
+		snprintf(vf, sizeof(vf), "../0000:41:00.%d", 4 + i);
+		tree_link(t, rel, vf);
+		snprintf(rel, sizeof(rel), "sys/devices/pci0000:00/0000:41:00.%d/physfn", 4 + i);
+		tree_link(t, rel, "../0000:41:00.0");
+		snprintf(vf, sizeof(vf), "0000:41:00.%d", 4 + i);
+		tree_attr(t, vf, "nvidia/creatable_vgpu_types",
+			"ID    : vGPU Name\n557   : NVIDIA A100-4C\n560   : NVIDIA A100-40C\n"
+			"570   : NVIDIA A100-1-5C\n");
+	}
+	check_int(gpv_root_new(t, &root), 0);
+	check_int(gpv_precheck_run(root, NULL, NULL, &p), 0);
+	check_int(gpv_share_inventory_new(p, &inv), 0);
+	check_int(inv->n, 1);
+	g = &inv->gpus[0];
+	check(g->blocked == NULL);
+	/* The MIG-backed type (A100-1-5C) is left out; 4 GB of the 40 GB board is 10%. */
+	check_int(g->n_vgpu, 2);
+	check_streq(g->vgpu[0].id, "557");
+	check_streq(g->vgpu[0].name, "NVIDIA A100-4C");
+	check(g->vgpu[0].percent > 9.99 && g->vgpu[0].percent < 10.01);
+	check_int(g->vgpu[0].available, 10);
+	check_streq(g->vgpu[1].id, "560");
+	check(g->vgpu[1].percent > 99.99);
+	check_int(g->free_vfs.n, 2);
+	expect(inv, 8, "0000:41:00.0", GPV_SHARE_VGPU, "557", 10);
+	expect(inv, 8, "0000:41:00.0", GPV_SHARE_VGPU, "557", 10);
+	expect_none(inv, 8); /* two VFs */
+	gpv_share_inventory_free(inv);
+	gpv_precheck_free(p);
+	gpv_root_free(root);
+	tree_free(t);
+}
