@@ -147,6 +147,9 @@ struct gpv_share_index {
 	size_t n_b;
 	size_t *by_gpu; /* entry indexes, grouped by GPU */
 	size_t *gpu_first; /* n + 1 offsets into by_gpu */
+	unsigned long gen; /* slices taken so far */
+	char *no_fit;	   /* gpv_share_no_fit()'s message less the percent, as of no_fit_gen */
+	unsigned long no_fit_gen;
 };
 
 static void index_free(struct gpv_share_index *ix)
@@ -159,6 +162,7 @@ static void index_free(struct gpv_share_index *ix)
 	free(ix->all);
 	free(ix->by_gpu);
 	free(ix->gpu_first);
+	free(ix->no_fit);
 	free(ix);
 }
 
@@ -791,6 +795,8 @@ static int take(struct gpv_share_inventory *inv, const struct entry *e)
 	bool was_partitioned = g->part_kind >= 0;
 	int r;
 
+	ix->gen++;
+
 	switch (e->kind) {
 	case GPV_SHARE_WHOLE:
 		g->whole_taken = true;
@@ -917,26 +923,27 @@ int gpv_share_offered(struct gpv_share_inventory *inv, double **ret, size_t *ret
 	return 0;
 }
 
-int gpv_share_no_fit(struct gpv_share_inventory *inv, double percent, char **ret)
+/* Everything of the message but the request's percent: the same for every request refused
+ * until a request is met, so it is kept until then (a full host refuses thousands). */
+static int no_fit_tail(struct gpv_share_inventory *inv, char **ret)
 {
-	char *out = NULL, a[16];
+	struct gpv_share_index *ix = inv->index;
+	char *out = NULL;
 	size_t len = 0, n_blocked = 0;
 	FILE *f;
-	int r;
 
-	if (!inv->index && (r = index_build(inv)) < 0)
-		return r;
+	if (ix->no_fit && ix->no_fit_gen == ix->gen) {
+		*ret = ix->no_fit;
+		return 0;
+	}
 	f = open_memstream(&out, &len);
 	if (!f)
 		return -ENOMEM;
-	if (inv->index->n_b == 0)
-		fprintf(f, "no GPU of this host can give a share");
-	else {
-		fprintf(f, "no free slice of at least %s%%: this host can give ",
-			gpv_share_percent_str(percent, a));
-		print_list(f, inv->index, false, inv);
+	if (ix->n_b > 0) {
+		fputs(": this host can give ", f);
+		print_list(f, ix, false, inv);
 		fputs(" (percent of one GPU); still free: ", f);
-		print_list(f, inv->index, true, inv);
+		print_list(f, ix, true, inv);
 	}
 	for (size_t i = 0; i < inv->n; i++) {
 		if (!inv->gpus[i].blocked)
@@ -951,6 +958,30 @@ int gpv_share_no_fit(struct gpv_share_inventory *inv, double percent, char **ret
 		free(out);
 		return -ENOMEM;
 	}
+	free(ix->no_fit);
+	ix->no_fit = out;
+	ix->no_fit_gen = ix->gen;
+	*ret = out;
+	return 0;
+}
+
+int gpv_share_no_fit(struct gpv_share_inventory *inv, double percent, char **ret)
+{
+	char a[16], *tail, *out;
+	int r;
+
+	if (!inv->index && (r = index_build(inv)) < 0)
+		return r;
+	r = no_fit_tail(inv, &tail);
+	if (r < 0)
+		return r;
+	if (inv->index->n_b == 0)
+		out = gpv_strf("no GPU of this host can give a share%s", tail);
+	else
+		out = gpv_strf("no free slice of at least %s%%%s", gpv_share_percent_str(percent, a),
+			tail);
+	if (!out)
+		return -ENOMEM;
 	*ret = out;
 	return 0;
 }

@@ -380,6 +380,12 @@ TEST(nothing_fits_lists_the_shares)
 	msg = no_fit(inv, 60);
 	check(strstr(msg, "still free: 50, 25, 12.5") != NULL);
 	free(msg);
+	/* The message follows what later requests take. */
+	expect(inv, 25, "0000:00:02.0", GPV_SHARE_MDEV, "i915-GVTg_V5_4", 25);
+	msg = no_fit(inv, 70);
+	check_streq(msg, "no free slice of at least 70%: this host can give 100, 50, 25, 12.5 "
+			 "(percent of one GPU); still free: 25, 12.5");
+	free(msg);
 	gpv_share_inventory_free(inv);
 }
 
