@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "probes/precheck.h"
+#include "probes/share.h"
 
 /* Exit codes shared by every command. */
 enum {
@@ -21,6 +22,7 @@ struct gpv_opts {
 	bool color;
 	int verbose;
 	bool dry_run, force, recover, no_wait, apply, persist;
+	const char *share, *count, *requests; /* plan; as given, checked by the command */
 };
 
 struct gpv_root;
@@ -49,6 +51,18 @@ int gpv_cmd_boot_config(const struct gpv_opts *o, int argc, char **argv);
 
 /* The templates and what each sets, in gpupv/cmd-templates.c. */
 int gpv_cmd_templates(const struct gpv_opts *o, int argc, char **argv);
+
+/* gpupv plan (gpupv/cmd-plan.c): one share request and what it would get. */
+struct gpv_share_request {
+	double share;
+	char *label; /* NULL when none */
+	bool met;
+	struct gpv_share_result result; /* when met */
+	char *why_not;			/* when not */
+};
+int gpv_cmd_plan(const struct gpv_opts *o, int argc, char **argv);
+int gpv_print_share_plan_json(FILE *f, const struct gpv_share_inventory *inv,
+	const struct gpv_share_request *v, size_t n, const double *offered, size_t n_offered);
 
 /* Output, in gpupv/output-text.c and gpupv/output-json.c (the one file that uses json-c). */
 void gpv_print_precheck_text(FILE *f, const struct gpv_precheck *p, bool color);

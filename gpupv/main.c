@@ -20,6 +20,9 @@ enum {
 	OPT_NO_WAIT = 1 << 3,
 	OPT_APPLY = 1 << 4,
 	OPT_PERSIST = 1 << 5,
+	OPT_SHARE = 1 << 6,
+	OPT_COUNT = 1 << 7,
+	OPT_REQUESTS = 1 << 8,
 };
 
 struct command {
@@ -174,6 +177,8 @@ static const struct command commands[] = {
 	{"boot-config", gpv_cmd_boot_config,
 		"the kernel parameters this host needs (--apply: edit GRUB's)",
 		OPT_APPLY | OPT_DRY_RUN},
+	{"plan", gpv_cmd_plan, "which GPU and partition share requests would get; changes nothing",
+		OPT_SHARE | OPT_COUNT | OPT_REQUESTS},
 	{"templates", gpv_cmd_templates, "the VM templates and what each sets", 0},
 	{"help", cmd_help, "show this help, or a command's help", 0},
 };
@@ -214,6 +219,15 @@ static const char *const command_help[] = {
 	"what to change for GRUB and for systemd-boot. --apply edits\n"
 	"GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub, keeping a backup beside it, and\n"
 	"runs update-grub (or grub2-mkconfig); if that fails, the file is put back.\n",
+	"Usage: gpupv plan --share PERCENT [--count N] [--json] [--root DIR]\n"
+	"       gpupv plan --requests FILE [--json] [--root DIR]\n\n"
+	"Says which GPU and which partition each request for a share of a GPU would get\n"
+	"on this host, changing nothing. A share is the percentage of one GPU a VM gets,\n"
+	"1 to 100. Each request gets the smallest free slice at least as large (a whole\n"
+	"GPU, an SR-IOV VF, an mdev type, an NVIDIA vGPU type), on a GPU already\n"
+	"partitioned before a new one, with why. FILE holds one request a line,\n"
+	"'SHARE [LABEL]', '#' starting a comment; '-' reads standard input.\n\n"
+	"Exit status: 0 every request met, 4 some cannot be met, 1 error, 2 usage.\n",
 	"Usage: gpupv templates [--json] [--root DIR]\n\n"
 	"Lists the VM templates gpupv can deploy: each one's description, guest OS,\n"
 	"how the guest is configured (autounattend or cloud-init), its defaults and\n"
@@ -242,9 +256,13 @@ static void usage(FILE *f)
 	      "      --no-wait    bind, unbind: fail instead of waiting for another gpupv\n"
 	      "      --apply      boot-config: edit /etc/default/grub and run update-grub\n"
 	      "      --persist    bind, unbind: keep (or stop keeping) it across reboots\n"
+	      "      --share P    plan: a request for P percent of one GPU (1 to 100)\n"
+	      "      --count N    plan: N such requests\n"
+	      "      --requests FILE  plan: one request a line, 'SHARE [LABEL]'\n"
 	      "  -h, --help       show this help ('gpupv COMMAND --help' for a command)\n"
 	      "  -V, --version    show the version\n"
-	      "\nSee gpupv(1), gpupv-precheck(1), gpupv-list(1), gpupv-bind(1) and gpupv-deploy(1).\n",
+	      "\nSee gpupv(1), gpupv-precheck(1), gpupv-list(1), gpupv-bind(1), gpupv-plan(1)\n"
+	      "and gpupv-deploy(1).\n",
 		f);
 }
 
@@ -293,6 +311,9 @@ int main(int argc, char **argv)
 		{"no-wait", no_argument, NULL, 'W'},
 		{"apply", no_argument, NULL, 'A'},
 		{"persist", no_argument, NULL, 'P'},
+		{"share", required_argument, NULL, 'S'},
+		{"count", required_argument, NULL, 'N'},
+		{"requests", required_argument, NULL, 'Q'},
 		{},
 	};
 	static const struct {
@@ -305,6 +326,9 @@ int main(int argc, char **argv)
 		{OPT_NO_WAIT, "--no-wait"},
 		{OPT_APPLY, "--apply"},
 		{OPT_PERSIST, "--persist"},
+		{OPT_SHARE, "--share"},
+		{OPT_COUNT, "--count"},
+		{OPT_REQUESTS, "--requests"},
 	};
 	unsigned given = 0;
 	struct gpv_opts o = {.root = getenv("GPUPV_ROOT")};
@@ -340,6 +364,18 @@ int main(int argc, char **argv)
 		case 'P':
 			o.persist = true;
 			given |= OPT_PERSIST;
+			break;
+		case 'S':
+			o.share = optarg;
+			given |= OPT_SHARE;
+			break;
+		case 'N':
+			o.count = optarg;
+			given |= OPT_COUNT;
+			break;
+		case 'Q':
+			o.requests = optarg;
+			given |= OPT_REQUESTS;
 			break;
 		case 'r':
 			o.root = optarg;

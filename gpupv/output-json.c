@@ -466,6 +466,45 @@ static int print_templates_json(FILE *f, struct gpv_template *const *list, size_
 	return emit(f, o);
 }
 
+static int print_share_plan_json(FILE *f, const struct gpv_share_inventory *inv,
+	const struct gpv_share_request *v, size_t n, const double *offered, size_t n_offered)
+{
+	json_object *o = sym_json_object_new_object(), *reqs = sym_json_object_new_array(),
+		    *offer = sym_json_object_new_array();
+	size_t met = 0;
+
+	if (!o || !reqs || !offer)
+		return -ENOMEM;
+	add(o, "schema", jstr("gpupv.plan/1"));
+	for (size_t i = 0; i < n_offered; i++)
+		sym_json_object_array_add(offer, jpercent(offered[i]));
+	add(o, "offered", offer);
+	for (size_t i = 0; i < n; i++) {
+		const struct gpv_share_request *q = &v[i];
+		json_object *r = sym_json_object_new_object();
+
+		add(r, "index", sym_json_object_new_int64((int64_t)i + 1));
+		add(r, "label", jstr(q->label));
+		add(r, "share", jpercent(q->share));
+		add(r, "met", sym_json_object_new_boolean(q->met));
+		if (q->met) {
+			met++;
+			add(r, "gpu", jstr(inv->gpus[q->result.gpu].addr));
+			add(r, "kind", jstr(gpv_share_kind_str(q->result.kind)));
+			add(r, "partition", *q->result.partition ? jstr(q->result.partition) : NULL);
+			add(r, "share_percent", jpercent(q->result.percent));
+			add(r, "why", jstr(q->result.why));
+		} else {
+			add(r, "why", jstr(q->why_not));
+		}
+		sym_json_object_array_add(reqs, r);
+	}
+	add(o, "requests", reqs);
+	add(o, "met", sym_json_object_new_int64((int64_t)met));
+	add(o, "unmet", sym_json_object_new_int64((int64_t)(n - met)));
+	return emit(f, o);
+}
+
 /* The entry points: each opens libjson-c first. */
 
 int gpv_print_precheck_json(FILE *f, const struct gpv_precheck *p)
@@ -518,4 +557,12 @@ int gpv_print_templates_json(FILE *f, struct gpv_template *const *list, size_t n
 	int r = json_open();
 
 	return r < 0 ? r : print_templates_json(f, list, n);
+}
+
+int gpv_print_share_plan_json(FILE *f, const struct gpv_share_inventory *inv,
+	const struct gpv_share_request *v, size_t n, const double *offered, size_t n_offered)
+{
+	int r = json_open();
+
+	return r < 0 ? r : print_share_plan_json(f, inv, v, n, offered, n_offered);
 }

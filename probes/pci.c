@@ -68,8 +68,12 @@ void gpv_mdev_type_clear(struct gpv_mdev_type *t)
 
 int gpv_mdev_type_read(int typedir, const char *id, struct gpv_mdev_type *ret)
 {
-	struct gpv_mdev_type t = {
-		.available_instances = -1, .framebuffer_mib = -1, .share_percent = -1};
+	struct gpv_mdev_type t = {.available_instances = -1,
+		.instances = -1,
+		.framebuffer_mib = -1,
+		.share_percent = -1};
+	char **devs = NULL;
+	size_t n_devs = 0;
 	struct gpv_mdev_desc desc;
 	int avail, r;
 
@@ -87,6 +91,10 @@ int gpv_mdev_type_read(int typedir, const char *id, struct gpv_mdev_type *ret)
 	if (read_int_attr(typedir, "available_instances", &avail) == 0)
 		t.available_instances = avail;
 	(void)gpv_read_attr_at(typedir, "device_api", &t.device_api);
+	if (gpv_list_at(typedir, "devices", &devs, &n_devs) == 0) {
+		t.instances = (long)n_devs;
+		gpv_names_free(devs);
+	}
 
 	r = gpv_mdev_desc_parse(t.description, &desc);
 	if (r < 0) {

@@ -13,6 +13,7 @@ struct gpv_mdev_type {
 	char *name; /* NULL when the driver gives none (GVT-g) */
 	char *description;
 	long available_instances;
+	long instances; /* mdevs of the type that exist (devices/), -1 unknown */
 	char *device_api;
 	long framebuffer_mib; /* -1 unknown */
 	double share_percent; /* < 0 unknown */

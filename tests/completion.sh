@@ -73,8 +73,8 @@ check()
 
 lines() { [[ $# -gt 0 ]] && printf '%s\n' "$@" | LC_ALL=C sort; }
 
-commands=$(lines bind boot-config help list precheck status templates unbind)
-options=$(lines -r --root -j --json --no-color -v --verbose -n --dry-run -f --force --recover --no-wait --apply --persist -h --help -V --version)
+commands=$(lines bind boot-config help list plan precheck status templates unbind)
+options=$(lines -r --root -j --json --no-color -v --verbose -n --dry-run -f --force --recover --no-wait --apply --persist --share --count --requests -h --help -V --version)
 dirs_a=$(lines "$tmp/alpha" "$tmp/also dir")
 
 if complete -p gpupv 2>/dev/null | grep -q -- '-F _gpupv'; then
@@ -89,8 +89,8 @@ check 'command prefix' precheck gpupv pre
 check 'command prefix' list gpupv l
 check 'unknown prefix' '' gpupv x
 check 'all options' "$options" gpupv -
-check 'long options' "$(lines --apply --dry-run --force --help --json --no-color --no-wait --persist --recover --root --verbose --version)" gpupv --
-check 'option prefix' "$(lines --recover --root)" gpupv --r
+check 'long options' "$(lines --apply --count --dry-run --force --help --json --no-color --no-wait --persist --recover --requests --root --share --verbose --version)" gpupv --
+check 'option prefix' "$(lines --recover --requests --root)" gpupv --r
 check 'option prefix' --root gpupv --ro
 check 'option prefix' "$(lines --no-color --no-wait)" gpupv --no
 check 'option prefix' --no-color gpupv --no-c
@@ -120,13 +120,16 @@ check 'the argument of --root=DIR is no command' "$commands" gpupv "--root=$tmp/
 check 'the argument of -rDIR is no command' "$commands" gpupv "-r$tmp/beta" ''
 
 check 'commands after help' "$commands" gpupv help ''
-check 'commands after help' precheck gpupv help p
+check 'commands after help' precheck gpupv help pr
 check 'commands after help and options' list gpupv help --json l
 check 'one command after help' '' gpupv help list ''
 check 'no operands for precheck' '' gpupv precheck ''
 check 'no operands for list' '' gpupv --root "$tmp/beta" list ''
 check 'a command after --' list gpupv -- li
 check 'no options after --' '' gpupv -- precheck --j
+check 'the argument of --share is no command' '' gpupv --share 25 plan ''
+check 'shares after --share' "$(lines 100 12.5)" gpupv plan --share 1
+check 'files after --requests' "$tmp/afile" gpupv plan --requests "$tmp/af"
 
 # The lists in the script are the binary's.
 if [[ -x $gpupv ]]; then
