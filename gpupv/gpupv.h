@@ -64,6 +64,20 @@ int gpv_cmd_plan(const struct gpv_opts *o, int argc, char **argv);
 int gpv_print_share_plan_json(FILE *f, const struct gpv_share_inventory *inv,
 	const struct gpv_share_request *v, size_t n, const double *offered, size_t n_offered);
 
+/* deploy and undeploy, in gpupv/cmd-deploy.c. gpv_undeploy() removes a domain gpupv made
+ * and what it made for it (-EPERM: not gpupv's); it prints nothing. */
+struct gpv_virt;
+int gpv_cmd_deploy(const struct gpv_opts *o, int argc, char **argv);
+int gpv_cmd_undeploy(const struct gpv_opts *o, int argc, char **argv);
+int gpv_undeploy(struct gpv_virt *v, struct gpv_root *root, const char *name, bool keep_disk);
+/* deploy's plan and outcome as JSON (schema gpupv.deploy/1): failed_step 0 when none. */
+struct gpv_deploy_step_out {
+	const char *kind, *what;
+	bool done;
+};
+int gpv_print_deploy_json(FILE *f, const char *name, const struct gpv_deploy_step_out *steps,
+	size_t n, const char *xml, bool dry_run, size_t failed_step);
+
 /* Output, in gpupv/output-text.c and gpupv/output-json.c (the one file that uses json-c). */
 void gpv_print_precheck_text(FILE *f, const struct gpv_precheck *p, bool color);
 int gpv_print_precheck_json(FILE *f, const struct gpv_precheck *p);

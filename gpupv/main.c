@@ -23,6 +23,9 @@ enum {
 	OPT_SHARE = 1 << 6,
 	OPT_COUNT = 1 << 7,
 	OPT_REQUESTS = 1 << 8,
+	/* The command parses the options after its name itself (deploy's many); main reads
+	 * only those before it. */
+	OPT_OWN = 1 << 30,
 };
 
 struct command {
@@ -180,6 +183,10 @@ static const struct command commands[] = {
 	{"plan", gpv_cmd_plan, "which GPU and partition share requests would get; changes nothing",
 		OPT_SHARE | OPT_COUNT | OPT_REQUESTS},
 	{"templates", gpv_cmd_templates, "the VM templates and what each sets", 0},
+	{"deploy", gpv_cmd_deploy, "create a libvirt VM from a template, with a whole GPU or none",
+		OPT_OWN},
+	{"undeploy", gpv_cmd_undeploy, "remove a VM gpupv deployed, and what it made for it",
+		OPT_OWN},
 	{"help", cmd_help, "show this help, or a command's help", 0},
 };
 
@@ -233,6 +240,8 @@ static const char *const command_help[] = {
 	"how the guest is configured (autounattend or cloud-init), its defaults and\n"
 	"what it sets. Templates are read from $GPUPV_TEMPLATES, /etc/gpupv/templates,\n"
 	"the installed ones, then the copies built in; see gpupv-deploy(1).\n",
+	NULL, /* deploy: its own --help */
+	NULL, /* undeploy: its own --help */
 	"Usage: gpupv help [COMMAND]\n",
 };
 
@@ -276,6 +285,11 @@ static const struct command *find_command(const char *name)
 
 static int command_usage(const struct command *c)
 {
+	/* The command reads argv[-1] as its name, as getopt wants a program name first. */
+	char help[] = "--help", *argv[] = { (char *)c->name, help, NULL };
+
+	if (c->opts & OPT_OWN)
+		return c->fn(&(struct gpv_opts){ 0 }, 1, argv + 1);
 	fputs(command_help[c - commands], stdout);
 	return GPV_EXIT_OK;
 }
@@ -334,12 +348,29 @@ int main(int argc, char **argv)
 	struct gpv_opts o = {.root = getenv("GPUPV_ROOT")};
 	const struct command *cmd = NULL;
 	bool help = false, no_color = false;
-	int c;
+	int c, main_argc = argc;
 
 	if (o.root && !*o.root)
 		o.root = NULL;
+	/* A command with options of its own gets every argument after its name. */
+	for (int i = 1; i < argc; i++) {
+		const struct command *own;
+
+		if (streq(argv[i], "--"))
+			break;
+		if (streq(argv[i], "-r") || streq(argv[i], "--root")) {
+			i++;
+			continue;
+		}
+		if (argv[i][0] == '-')
+			continue;
+		own = find_command(argv[i]);
+		if (own && (own->opts & OPT_OWN))
+			main_argc = i + 1;
+		break;
+	}
 	/* GNU getopt permutes: options are accepted before or after the command. */
-	while ((c = getopt_long(argc, argv, "r:jvhVnf", longopts, NULL)) != -1) {
+	while ((c = getopt_long(main_argc, argv, "r:jvhVnf", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			o.dry_run = true;
@@ -400,7 +431,7 @@ int main(int argc, char **argv)
 			return GPV_EXIT_USAGE;
 		}
 	}
-	if (optind < argc) {
+	if (optind < main_argc) {
 		cmd = find_command(argv[optind]);
 		if (!cmd) {
 			gpv_error("unknown command '%s'; 'gpupv help' lists them", argv[optind]);

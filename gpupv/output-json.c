@@ -505,6 +505,31 @@ static int print_share_plan_json(FILE *f, const struct gpv_share_inventory *inv,
 	return emit(f, o);
 }
 
+static int print_deploy_json(FILE *f, const char *name, const struct gpv_deploy_step_out *steps,
+	size_t n, const char *xml, bool dry_run, size_t failed_step)
+{
+	json_object *o = sym_json_object_new_object(), *a = sym_json_object_new_array();
+
+	if (!o || !a)
+		return -ENOMEM;
+	add(o, "schema", jstr("gpupv.deploy/1"));
+	add(o, "name", jstr(name));
+	add(o, "dry_run", sym_json_object_new_boolean(dry_run));
+	for (size_t i = 0; i < n; i++) {
+		json_object *j = sym_json_object_new_object();
+
+		add(j, "kind", jstr(steps[i].kind));
+		add(j, "what", jstr(steps[i].what));
+		add(j, "done", sym_json_object_new_boolean(steps[i].done));
+		sym_json_object_array_add(a, j);
+	}
+	add(o, "steps", a);
+	add(o, "ok", sym_json_object_new_boolean(failed_step == 0));
+	add(o, "failed_step", failed_step ? sym_json_object_new_int64((int64_t)failed_step) : NULL);
+	add(o, "domain_xml", jstr(xml));
+	return emit(f, o);
+}
+
 /* The entry points: each opens libjson-c first. */
 
 int gpv_print_precheck_json(FILE *f, const struct gpv_precheck *p)
@@ -565,4 +590,12 @@ int gpv_print_share_plan_json(FILE *f, const struct gpv_share_inventory *inv,
 	int r = json_open();
 
 	return r < 0 ? r : print_share_plan_json(f, inv, v, n, offered, n_offered);
+}
+
+int gpv_print_deploy_json(FILE *f, const char *name, const struct gpv_deploy_step_out *steps,
+	size_t n, const char *xml, bool dry_run, size_t failed_step)
+{
+	int r = json_open();
+
+	return r < 0 ? r : print_deploy_json(f, name, steps, n, xml, dry_run, failed_step);
 }

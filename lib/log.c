@@ -12,6 +12,11 @@ void gpv_log_set(gpv_log_fn fn, void *data, int max_level)
 	log_max = max_level;
 }
 
+void gpv_log_set_level(int max_level)
+{
+	log_max = max_level;
+}
+
 int gpv_log_level(void)
 {
 	return log_fn ? log_max : -1;

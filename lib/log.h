@@ -17,6 +17,8 @@ enum gpv_log_level {
 typedef void (*gpv_log_fn)(void *data, int level, const char *fmt, va_list args);
 
 void gpv_log_set(gpv_log_fn fn, void *data, int max_level);
+/* Changes the level only (a command's own -v, after main set the log up). */
+void gpv_log_set_level(int max_level);
 int gpv_log_level(void);
 void gpv_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -14,6 +14,7 @@
 static GPV_DL_SYM(virConnectOpen);
 static GPV_DL_SYM(virConnectClose);
 static GPV_DL_SYM(virConnectGetURI);
+static GPV_DL_SYM(virConnectGetCapabilities);
 static GPV_DL_SYM(virSetErrorFunc);
 static GPV_DL_SYM(virGetLastError);
 static GPV_DL_SYM(virGetLastErrorMessage);
@@ -35,6 +36,8 @@ static GPV_DL_SYM(virStorageVolLookupByName);
 static GPV_DL_SYM(virStorageVolGetPath);
 static GPV_DL_SYM(virStorageVolDelete);
 static GPV_DL_SYM(virStorageVolFree);
+static GPV_DL_SYM(virDomainSetMetadata);
+static GPV_DL_SYM(virDomainGetMetadata);
 static GPV_DL_SYM(virNodeDeviceDefineXML);
 static GPV_DL_SYM(virNodeDeviceCreate);
 static GPV_DL_SYM(virNodeDeviceGetName);
@@ -56,6 +59,7 @@ static int virt_load(void)
 		GPV_DL_ENTRY(virConnectOpen),
 		GPV_DL_ENTRY(virConnectClose),
 		GPV_DL_ENTRY(virConnectGetURI),
+		GPV_DL_ENTRY(virConnectGetCapabilities),
 		GPV_DL_ENTRY(virSetErrorFunc),
 		GPV_DL_ENTRY(virGetLastError),
 		GPV_DL_ENTRY(virGetLastErrorMessage),
@@ -77,6 +81,8 @@ static int virt_load(void)
 		GPV_DL_ENTRY(virStorageVolGetPath),
 		GPV_DL_ENTRY(virStorageVolDelete),
 		GPV_DL_ENTRY(virStorageVolFree),
+		GPV_DL_ENTRY(virDomainSetMetadata),
+		GPV_DL_ENTRY(virDomainGetMetadata),
 		GPV_DL_ENTRY(virNodeDeviceDefineXML),
 		GPV_DL_ENTRY(virNodeDeviceCreate),
 		GPV_DL_ENTRY(virNodeDeviceGetName),
@@ -117,6 +123,8 @@ static int fail(struct gpv_virt *v)
 	case VIR_ERR_NO_STORAGE_VOL:
 	case VIR_ERR_NO_NODE_DEVICE:
 		return -ENOENT;
+	case VIR_ERR_NO_DOMAIN_METADATA:
+		return -ENODATA;
 	case VIR_ERR_NO_SUPPORT:
 		return -EOPNOTSUPP;
 	case VIR_ERR_OPERATION_DENIED:
@@ -185,6 +193,19 @@ int gpv_virt_node_info(struct gpv_virt *v, unsigned long long *ret_kib, unsigned
 	*ret_kib = info.memory;
 	*ret_cpus = info.cpus;
 	return 0;
+}
+
+int gpv_virt_has_kvm(struct gpv_virt *v)
+{
+	char *caps = sym_virConnectGetCapabilities(v->conn);
+	int r;
+
+	if (!caps)
+		return fail(v);
+	/* libvirt writes its capabilities itself: <domain type='kvm'/> under a guest. */
+	r = strstr(caps, "<domain type='kvm'") != NULL;
+	free(caps);
+	return r;
 }
 
 /* Looks the domain up: 1 found (in *ret), 0 not, or an error. */
@@ -293,6 +314,38 @@ int gpv_virt_domain_xml(struct gpv_virt *v, const char *name, char **ret)
 	if (r <= 0)
 		return r < 0 ? r : -ENOENT;
 	xml = sym_virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE);
+	r = xml ? 0 : fail(v);
+	sym_virDomainFree(d);
+	if (r == 0)
+		*ret = xml;
+	return r;
+}
+
+int gpv_virt_domain_set_metadata(struct gpv_virt *v, const char *name, const char *xml,
+	const char *prefix, const char *uri)
+{
+	virDomainPtr d = NULL;
+	int r = lookup_domain(v, name, &d);
+
+	if (r <= 0)
+		return r < 0 ? r : -ENOENT;
+	r = sym_virDomainSetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, xml, prefix, uri,
+		    VIR_DOMAIN_AFFECT_CONFIG) < 0
+		    ? fail(v)
+		    : 0;
+	sym_virDomainFree(d);
+	return r;
+}
+
+int gpv_virt_domain_get_metadata(struct gpv_virt *v, const char *name, const char *uri, char **ret)
+{
+	virDomainPtr d = NULL;
+	char *xml;
+	int r = lookup_domain(v, name, &d);
+
+	if (r <= 0)
+		return r < 0 ? r : -ENOENT;
+	xml = sym_virDomainGetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, uri, VIR_DOMAIN_AFFECT_CONFIG);
 	r = xml ? 0 : fail(v);
 	sym_virDomainFree(d);
 	if (r == 0)

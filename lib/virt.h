@@ -28,6 +28,9 @@ const char *gpv_virt_uri(const struct gpv_virt *v);
 /* The host's memory (KiB) and logical CPUs. */
 int gpv_virt_node_info(struct gpv_virt *v, unsigned long long *ret_kib, unsigned *ret_cpus);
 
+/* 1 when the hypervisor offers KVM, 0 when only emulation (TCG) or another kind. */
+int gpv_virt_has_kvm(struct gpv_virt *v);
+
 /* 1 when a domain of that name exists, 0 when not. */
 int gpv_virt_domain_exists(struct gpv_virt *v, const char *name);
 /* 1 when running, 0 when not. */
@@ -41,6 +44,12 @@ int gpv_virt_domain_destroy(struct gpv_virt *v, const char *name);
 int gpv_virt_domain_undefine(struct gpv_virt *v, const char *name);
 /* The persistent definition; caller frees *ret. */
 int gpv_virt_domain_xml(struct gpv_virt *v, const char *name, char **ret);
+
+/* Stores xml (one element, no namespace: libvirt gives it uri's) in the persistent
+ * definition's metadata, and reads it back (caller frees *ret; -ENODATA when there is none). */
+int gpv_virt_domain_set_metadata(struct gpv_virt *v, const char *name, const char *xml,
+	const char *prefix, const char *uri);
+int gpv_virt_domain_get_metadata(struct gpv_virt *v, const char *name, const char *uri, char **ret);
 
 /* Creates a volume from xml in pool; *ret_path (may be NULL) gets its path, to free. */
 int gpv_virt_volume_create(struct gpv_virt *v, const char *pool, const char *xml, char **ret_path);

@@ -397,6 +397,11 @@ static int set_network(struct gpv_xml_node *devices, const char *network)
 
 	if (!network)
 		return 0;
+	if (streq(network, "none")) { /* no network at all */
+		for (; i; i = gpv_xml_find(devices, "interface"))
+			gpv_xml_remove(i);
+		return 0;
+	}
 	if (!i) {
 		if ((r = gpv_xml_add(devices, "interface", NULL, &i)) < 0 ||
 			(r = gpv_xml_add(i, "model", NULL, &n)) < 0 ||

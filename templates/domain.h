@@ -103,7 +103,7 @@ struct gpv_domain_spec {
 	const char *iso;	/* installer ISO, or NULL */
 	const char *virtio_iso; /* virtio-win drivers ISO, or NULL */
 	const char *seed_iso;	/* autounattend or cloud-init seed ISO, or NULL */
-	const char *network;	/* libvirt network name; NULL: the template's */
+	const char *network;	/* libvirt network name; "none": no interface; NULL: the template's */
 	bool looking_glass;
 	unsigned lg_width, lg_height; /* 0: 1920x1080 */
 	bool kvm; /* false: TCG (type='qemu'), without host-passthrough and KVM-only features */

@@ -347,10 +347,10 @@ int gpv_check_resources(
 	uint64_t memory, unsigned vcpus, uint64_t host_memory, unsigned host_vcpus, char **why)
 {
 	if (vcpus == 0)
-		return refuse(why, "--vcpus is 0: give the VM at least 1 vCPU");
+		return refuse(why, "--cpus is 0: give the VM at least 1 vCPU");
 	if (host_vcpus && vcpus > host_vcpus)
 		return refuse(why,
-			"--vcpus %u is more than the host's %u logical CPUs; give "
+			"--cpus %u is more than the host's %u logical CPUs; give "
 			"at most %u",
 			vcpus, host_vcpus, host_vcpus);
 	if (memory < MIB)

@@ -73,7 +73,7 @@ check()
 
 lines() { [[ $# -gt 0 ]] && printf '%s\n' "$@" | LC_ALL=C sort; }
 
-commands=$(lines bind boot-config help list plan precheck status templates unbind)
+commands=$(lines bind boot-config deploy help list plan precheck status templates unbind undeploy)
 options=$(lines -r --root -j --json --no-color -v --verbose -n --dry-run -f --force --recover --no-wait --apply --persist --share --count --requests -h --help -V --version)
 dirs_a=$(lines "$tmp/alpha" "$tmp/also dir")
 
@@ -98,6 +98,15 @@ check 'options after the command' --json gpupv precheck --j
 check 'options after the command' "$options" gpupv list -
 check 'commands after an option' "$commands" gpupv --json ''
 check 'commands after an option' list gpupv -v --no-color l
+check 'deploy options' "$(lines --replace --root)" gpupv deploy vm --r
+if [[ -x $gpupv ]]; then
+    # The completion asks 'gpupv templates': this build's.
+    gpupv() { "$gpupv" "$@"; }
+    check 'deploy: --template takes a template' "$(lines linux)" gpupv deploy vm --template li
+    unset -f gpupv
+fi
+check 'deploy: after --template NAME, options again' --no-start gpupv deploy vm --template linux --no-s
+check 'undeploy options' --keep-disk gpupv undeploy vm --k
 
 check 'directories after --root' "$dirs_a" gpupv --root "$tmp/a"
 check 'directories after -r' "$dirs_a" gpupv -r "$tmp/a"

@@ -196,9 +196,9 @@ TEST(resources)
 	check_int(gpv_check_resources(32 * g, 16, 32 * g, 16, NULL), 0);
 	/* unknown host totals skip the check */
 	check_int(gpv_check_resources(64 * g, 64, 0, 0, NULL), 0);
-	check_refused(gpv_check_resources(8 * g, 0, 32 * g, 16, &why), "--vcpus is 0");
+	check_refused(gpv_check_resources(8 * g, 0, 32 * g, 16, &why), "--cpus is 0");
 	check_refused(
-		gpv_check_resources(8 * g, 17, 32 * g, 16, &why), "--vcpus 17", "16 logical CPUs");
+		gpv_check_resources(8 * g, 17, 32 * g, 16, &why), "--cpus 17", "16 logical CPUs");
 	check_refused(
 		gpv_check_resources(33 * g, 4, 32 * g, 16, &why), "--memory 33792M", "32768M");
 	check_refused(gpv_check_resources(1000, 4, 32 * g, 16, &why), "at least 1M");

@@ -1,0 +1,926 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gpupv/gpupv.h"
+#include "lib/log.h"
+#include "lib/root.h"
+#include "lib/util.h"
+#include "lib/virt.h"
+#include "lib/xml.h"
+#include "probes/bind.h"
+#include "templates/domain.h"
+#include "templates/password.h"
+#include "templates/seed.h"
+#include "templates/validate.h"
+
+/*
+ * deploy and undeploy. deploy plans every change first (the steps below), prints the plan
+ * with --dry-run, and otherwise makes the changes in order, undoing those already made, in
+ * reverse, when one fails. What gpupv made for a domain is recorded in the domain's own
+ * metadata (namespace META_URI), which is what undeploy reads.
+ */
+#define META_URI "https://gpupv.org/deploy/1"
+#define META_PREFIX "gpupv"
+
+enum step_kind {
+	STEP_REPLACE, /* undeploy the existing domain of that name (--replace) */
+	STEP_BIND,    /* the whole GPU to vfio-pci, through bind's plan */
+	STEP_VOLUME,  /* the disk, in the pool */
+	STEP_SEED,    /* the unattended-install medium, beside the disk */
+	STEP_DEFINE,  /* the domain, with its metadata */
+	STEP_START,
+};
+
+struct step {
+	enum step_kind kind;
+	char *what; /* printed with --dry-run; never holds the password */
+	bool done;
+};
+
+struct deploy {
+	/* what was asked */
+	const char *name, *template, *gpu_arg, *uri, *pool, *network, *iso, *virtio_iso;
+	const char *user, *password_file;
+	uint64_t memory, disk;
+	unsigned cpus, share, autologon;
+	bool no_start, replace, looking_glass, dry_run;
+	char *password;
+	/* what was found and planned */
+	struct gpv_virt *virt;
+	bool kvm;
+	char gpu[13];
+	struct gpv_slice slice;
+	char *volume, *volume_path, *xml, *seed_path;
+	enum gpv_guest_os os;
+	struct step steps[8];
+	size_t n_steps;
+	struct gpv_root *root;
+	struct gpv_plan *bind_plan;
+	size_t failed_step; /* from 1; 0 none */
+	bool quiet;	    /* --json: the steps are not printed as they are done */
+};
+
+static const char *step_kind_str(enum step_kind k)
+{
+	static const char *const names[] = {
+		[STEP_REPLACE] = "remove-existing",
+		[STEP_BIND] = "bind",
+		[STEP_VOLUME] = "create-volume",
+		[STEP_SEED] = "write-seed",
+		[STEP_DEFINE] = "define",
+		[STEP_START] = "start",
+	};
+
+	return names[k];
+}
+
+static int print_json(const struct deploy *d)
+{
+	struct gpv_deploy_step_out out[ELEMENTSOF(d->steps)];
+
+	for (size_t i = 0; i < d->n_steps; i++)
+		out[i] = (struct gpv_deploy_step_out){ step_kind_str(d->steps[i].kind),
+			d->steps[i].what, d->steps[i].done };
+	return gpv_print_deploy_json(stdout, d->name, out, d->n_steps, d->xml, d->dry_run,
+		d->failed_step);
+}
+
+static int add_step(struct deploy *d, enum step_kind kind, char *what)
+{
+	if (!what || d->n_steps >= ELEMENTSOF(d->steps)) {
+		free(what);
+		return -ENOMEM;
+	}
+	d->steps[d->n_steps++] = (struct step){ .kind = kind, .what = what };
+	return 0;
+}
+
+static void deploy_clear(struct deploy *d)
+{
+	for (size_t i = 0; i < d->n_steps; i++)
+		free(d->steps[i].what);
+	free(d->volume);
+	free(d->volume_path);
+	free(d->seed_path);
+	free(d->xml);
+	gpv_password_free(d->password);
+	gpv_plan_free(d->bind_plan);
+	gpv_root_free(d->root);
+	gpv_virt_close(d->virt);
+}
+
+/* The names: a libvirt domain name, which also becomes the guest's computer name (Windows:
+ * 15 letters, digits or hyphens) or host name (Linux). */
+static int check_names(const struct deploy *d)
+{
+	_cleanup_free_ char *why = NULL;
+	int r = gpv_valid_domain_name(d->name, &why);
+
+	if (r == 0)
+		r = d->os == GPV_GUEST_WINDOWS ? gpv_valid_computer_name(d->name, &why)
+					       : gpv_valid_hostname(d->name, &why);
+	if (r == 0 && d->user)
+		r = gpv_valid_user_name(d->user, d->name, d->os, &why);
+	if (r < 0)
+		gpv_error("deploy: %s", why ? why : strerror(-r));
+	return r;
+}
+
+/* The domain type: kvm where libvirt offers it, qemu (TCG) otherwise. */
+static bool host_has_kvm(const struct deploy *d)
+{
+	return gpv_virt_has_kvm(d->virt) > 0;
+}
+
+static int plan_gpu(struct deploy *d, const struct gpv_opts *o)
+{
+	struct gpv_precheck *p = NULL;
+	struct gpv_refusal refusal = { 0 };
+	const struct gpv_gpu *g = NULL;
+	int r;
+
+	if (!d->gpu_arg || streq(d->gpu_arg, "none")) {
+		d->slice.kind = GPV_SLICE_NONE;
+		return 0;
+	}
+	if (d->share != 100) {
+		gpv_error("deploy: --share %u: this gpupv deploys whole GPUs (--share 100) or none; "
+			  "'gpupv plan --share %u' shows the partition a share would get",
+			d->share, d->share);
+		return -EOPNOTSUPP;
+	}
+	if (!streq(d->gpu_arg, "auto") && gpv_pci_addr_normalize(d->gpu_arg, d->gpu) < 0) {
+		gpv_error("deploy: --gpu '%s' is not a PCI address (0000:01:00.0 or 01:00.0), "
+			  "'auto' or 'none'",
+			d->gpu_arg);
+		return -EINVAL;
+	}
+	r = gpv_examine(d->root, false, NULL, &p);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < p->n_gpus && !g; i++) {
+		const struct gpv_gpu *c = &p->gpus[i];
+
+		if (streq(d->gpu_arg, "auto") ? c->verdict != GPV_BLOCKED && !c->bmc
+					      : streq(c->dev->addr, d->gpu))
+			g = c;
+	}
+	if (!g) {
+		gpv_error("deploy: %s; 'gpupv precheck' shows the GPUs and what blocks them",
+			streq(d->gpu_arg, "auto") ? "no GPU of this host can be passed through"
+						  : "there is no GPU at that address");
+		gpv_precheck_free(p);
+		return -ENODEV;
+	}
+	memcpy(d->gpu, g->dev->addr, 13);
+	/* 1. The precheck of the chosen GPU: a blocked one is refused with its reasons. */
+	if (g->verdict == GPV_BLOCKED) {
+		gpv_error("deploy: GPU %s is blocked:", d->gpu);
+		for (size_t i = 0; i < g->n_problems; i++)
+			if (g->problems[i].severity == GPV_BLOCKER)
+				fprintf(stderr, "  %s\n    fix: %s\n", g->problems[i].message,
+					g->problems[i].fix ? g->problems[i].fix : "-");
+		gpv_precheck_free(p);
+		return -EPERM;
+	}
+	d->slice.kind = GPV_SLICE_WHOLE;
+	d->slice.vendor = g->dev->vendor;
+	d->slice.device = g->dev->device;
+	memcpy(d->slice.addrs[d->slice.n_addrs++], g->dev->addr, 13);
+	for (size_t i = 0; i < g->functions.n && d->slice.n_addrs < ELEMENTSOF(d->slice.addrs); i++)
+		if (!streq(g->functions.v[i], g->dev->addr))
+			memcpy(d->slice.addrs[d->slice.n_addrs++], g->functions.v[i], 13);
+	/* 2. The slice: the whole GPU through bind's plan (nothing to do when bound already). */
+	r = gpv_bind_plan(d->root, p, d->gpu, 0, &d->bind_plan, &refusal);
+	if (r < 0) {
+		gpv_error("deploy: cannot bind %s: %s", d->gpu,
+			refusal.message ? refusal.message : strerror(-r));
+		if (refusal.fix)
+			fprintf(stderr, "gpupv: fix: %s\n", refusal.fix);
+	}
+	gpv_refusal_clear(&refusal);
+	gpv_precheck_free(p);
+	return r;
+}
+
+static int build_xml(struct deploy *d, const struct gpv_template *t)
+{
+	struct gpv_domain_spec spec = {
+		.name = d->name,
+		.memory_bytes = d->memory,
+		.vcpus = d->cpus,
+		.disk_bytes = d->disk,
+		.disk = d->volume_path,
+		.iso = d->iso,
+		.virtio_iso = d->virtio_iso,
+		.seed_iso = d->seed_path,
+		.network = d->network,
+		.looking_glass = d->looking_glass,
+		.kvm = d->kvm,
+		.slice = d->slice,
+	};
+
+	return gpv_domain_build(t, &spec, &d->xml);
+}
+
+/* The record undeploy reads: what gpupv made for the domain. */
+static int metadata_xml(const struct deploy *d, char **ret)
+{
+	struct gpv_xml_doc *doc = NULL;
+	struct gpv_xml_node *n;
+	int r = gpv_xml_new("deploy", &doc);
+
+	if (r < 0)
+		return r;
+	n = gpv_xml_root(doc);
+	if ((r = gpv_xml_set_attr(n, "template", d->template)) < 0 ||
+		(d->volume && (r = gpv_xml_set_attr(n, "pool", d->pool)) < 0) ||
+		(d->volume && (r = gpv_xml_set_attr(n, "volume", d->volume)) < 0) ||
+		(d->seed_path && (r = gpv_xml_set_attr(n, "seed", d->seed_path)) < 0) ||
+		(d->slice.kind == GPV_SLICE_WHOLE && (r = gpv_xml_set_attr(n, "gpu", d->gpu)) < 0) ||
+		(d->bind_plan && !d->bind_plan->nothing_to_do &&
+			(r = gpv_xml_set_attr(n, "bound", "yes")) < 0))
+		goto out;
+	r = gpv_xml_format(doc, ret);
+out:
+	gpv_xml_free(doc);
+	return r;
+}
+
+static int plan(struct deploy *d, const struct gpv_opts *o)
+{
+	struct gpv_template *t = NULL;
+	struct gpv_template_error terr = { 0 };
+	const struct gpv_template_info *info;
+	unsigned long long host_kib = 0;
+	unsigned host_cpus = 0;
+	char *err = NULL, *why = NULL;
+	int r;
+
+	r = gpv_template_load(d->root, d->template, &t, &terr);
+	if (r < 0) {
+		if (r == -ENOENT)
+			gpv_error("deploy: no template '%s'; 'gpupv templates' lists them", d->template);
+		else
+			gpv_error("deploy: %s:%d: broken template: %s", terr.path, terr.line,
+				terr.message);
+		return r == -ENOENT ? -EINVAL : r;
+	}
+	info = gpv_template_info(t);
+	d->os = info->os == GPV_TEMPLATE_OS_WINDOWS ? GPV_GUEST_WINDOWS : GPV_GUEST_LINUX;
+	r = check_names(d);
+	if (r < 0)
+		goto out;
+	if (!d->memory)
+		d->memory = info->memory_mib << 20;
+	if (!d->cpus)
+		d->cpus = info->vcpus;
+	if (!d->disk)
+		d->disk = info->disk_gib << 30;
+	r = gpv_virt_open(d->uri, &d->virt, &err);
+	if (r < 0) {
+		gpv_error("deploy: cannot connect to libvirt at '%s': %s", d->uri ? d->uri : "default",
+			err ? err : strerror(-r));
+		free(err);
+		goto out;
+	}
+	r = gpv_virt_node_info(d->virt, &host_kib, &host_cpus);
+	if (r < 0) {
+		gpv_error("deploy: cannot read the host's size: %s", gpv_virt_error(d->virt));
+		goto out;
+	}
+	r = gpv_check_resources(d->memory, d->cpus, (uint64_t)host_kib << 10, host_cpus, &why);
+	if (r < 0) {
+		gpv_error("deploy: %s", why);
+		free(why);
+		r = -EINVAL;
+		goto out;
+	}
+	r = gpv_virt_domain_exists(d->virt, d->name);
+	if (r < 0) {
+		gpv_error("deploy: %s", gpv_virt_error(d->virt));
+		goto out;
+	}
+	if (r > 0 && !d->replace) {
+		gpv_error("deploy: a domain named '%s' exists; pick another name, or --replace it "
+			  "(which removes it and what gpupv made for it)",
+			d->name);
+		r = -EEXIST;
+		goto out;
+	}
+	if (r > 0) {
+		_cleanup_free_ char *meta = NULL;
+
+		/* --replace removes what gpupv made, and only that. */
+		r = gpv_virt_domain_get_metadata(d->virt, d->name, META_URI, &meta);
+		if (r < 0) {
+			if (r == -ENODATA)
+				gpv_error("deploy: the domain '%s' was not deployed by gpupv, so "
+					  "--replace leaves it alone; remove it with 'virsh undefine' "
+					  "or pick another name",
+					d->name);
+			else
+				gpv_error("deploy: %s", gpv_virt_error(d->virt));
+			r = r == -ENODATA ? -EEXIST : r;
+			goto out;
+		}
+		r = add_step(d, STEP_REPLACE, gpv_strf("remove the existing domain '%s' and what "
+						       "gpupv made for it",
+						      d->name));
+		if (r < 0)
+			goto out;
+	}
+	d->kvm = host_has_kvm(d);
+	r = plan_gpu(d, o);
+	if (r < 0)
+		goto out;
+	if (d->bind_plan && !d->bind_plan->nothing_to_do &&
+		(r = add_step(d, STEP_BIND, gpv_strf("bind %s and its functions to vfio-pci "
+						     "(%zu devices)",
+						d->gpu, d->bind_plan->binding.n_devs))) < 0)
+		goto out;
+
+	d->volume = gpv_strf("%s.qcow2", d->name);
+	if (!d->volume) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = gpv_virt_volume_find(d->virt, d->pool, d->volume, NULL);
+	if (r < 0) {
+		gpv_error("deploy: storage pool '%s': %s; --pool names another", d->pool,
+			gpv_virt_error(d->virt));
+		goto out;
+	}
+	if (r > 0 && !d->replace) {
+		gpv_error("deploy: pool '%s' already holds a volume '%s'; remove it, or --replace",
+			d->pool, d->volume);
+		r = -EEXIST;
+		goto out;
+	}
+	r = gpv_virt_pool_path(d->virt, d->pool, &d->volume_path);
+	if (r < 0 || !(d->volume_path = gpv_strf("%s/%s", TAKE_PTR(d->volume_path), d->volume))) {
+		r = r < 0 ? r : -ENOMEM;
+		gpv_error("deploy: cannot find where pool '%s' keeps its volumes", d->pool);
+		goto out;
+	}
+	if ((r = add_step(d, STEP_VOLUME, gpv_strf("create the %llu %s qcow2 volume '%s' in pool "
+						   "'%s'",
+						  (unsigned long long)(d->disk % (1ULL << 30)
+									   ? d->disk >> 20
+									   : d->disk >> 30),
+						  d->disk % (1ULL << 30) ? "MiB" : "GiB", d->volume,
+						  d->pool))) < 0)
+		goto out;
+	if (d->user) {
+		const char *slash = strrchr(d->volume_path, '/');
+
+		/* Beside the disk, in the pool's folder. */
+		d->seed_path = gpv_strf("%.*s/%s-seed.iso", (int)(slash - d->volume_path),
+			d->volume_path, d->name);
+		if (!d->seed_path) {
+			r = -ENOMEM;
+			goto out;
+		}
+		if ((r = add_step(d, STEP_SEED, gpv_strf("write the %s medium %s (user '%s'%s)",
+						      d->os == GPV_GUEST_WINDOWS ? "autounattend"
+										 : "cloud-init",
+						      d->seed_path, d->user,
+						      d->autologon ? ", autologon" : ""))) < 0)
+			goto out;
+	}
+	r = build_xml(d, t);
+	if (r < 0) {
+		gpv_error("deploy: cannot build the domain from template '%s': %s", d->template,
+			strerror(-r));
+		goto out;
+	}
+	if ((r = add_step(d, STEP_DEFINE, gpv_strf("define the domain '%s' (%s, %s)", d->name,
+						  d->template, d->kvm ? "KVM" : "TCG: libvirt offers no KVM here"))) < 0)
+		goto out;
+	if (!d->no_start && (r = add_step(d, STEP_START, gpv_strf("start '%s'", d->name))) < 0)
+		goto out;
+out:
+	gpv_template_free(t);
+	return r;
+}
+
+static int volume_xml(const struct deploy *d, char **ret)
+{
+	struct gpv_xml_doc *doc = NULL;
+	struct gpv_xml_node *n, *cap;
+	char size[32];
+	int r = gpv_xml_new("volume", &doc);
+
+	if (r < 0)
+		return r;
+	n = gpv_xml_root(doc);
+	snprintf(size, sizeof(size), "%llu", (unsigned long long)d->disk);
+	if ((r = gpv_xml_add(n, "name", d->volume, NULL)) < 0 ||
+		(r = gpv_xml_add(n, "capacity", size, &cap)) < 0 ||
+		(r = gpv_xml_set_attr(cap, "unit", "bytes")) < 0 ||
+		(r = gpv_xml_ensure(n, "target/format", &cap)) < 0 ||
+		(r = gpv_xml_set_attr(cap, "type", "qcow2")) < 0)
+		goto out;
+	r = gpv_xml_format(doc, ret);
+out:
+	gpv_xml_free(doc);
+	return r;
+}
+
+static int do_step(struct deploy *d, struct step *s)
+{
+	_cleanup_free_ char *xml = NULL;
+	size_t failed = 0;
+	int r;
+
+	switch (s->kind) {
+	case STEP_REPLACE:
+		return gpv_undeploy(d->virt, d->root, d->name, false);
+	case STEP_BIND:
+		r = gpv_plan_apply(d->root, d->bind_plan, &failed);
+		if (r < 0 && d->bind_plan->failure_detail)
+			gpv_error("%s", d->bind_plan->failure_detail);
+		return r;
+	case STEP_VOLUME:
+		r = volume_xml(d, &xml);
+		return r < 0 ? r : gpv_virt_volume_create(d->virt, d->pool, xml, NULL);
+	case STEP_SEED: {
+		struct gpv_seed seed = {
+			.name = d->name,
+			.hostname = d->name,
+			.user = d->user,
+			.password = d->password,
+			.autologon = d->autologon,
+		};
+		_cleanup_free_ char *why = NULL;
+
+		r = gpv_seed_write_iso(&seed, d->os, d->seed_path, &why);
+		if (r < 0 && why)
+			gpv_error("deploy: %s", why);
+		return r;
+	}
+	case STEP_DEFINE:
+		r = gpv_virt_domain_define(d->virt, d->xml);
+		if (r < 0)
+			return r;
+		r = metadata_xml(d, &xml);
+		return r < 0 ? r
+			     : gpv_virt_domain_set_metadata(d->virt, d->name, xml, META_PREFIX,
+				       META_URI);
+	case STEP_START:
+		return gpv_virt_domain_start(d->virt, d->name);
+	}
+	return -EINVAL;
+}
+
+static void undo_step(struct deploy *d, struct step *s)
+{
+	struct gpv_plan *back = NULL;
+	struct gpv_refusal refusal = { 0 };
+	int r = 0;
+
+	switch (s->kind) {
+	case STEP_REPLACE:
+		return; /* what was removed stays removed: it was asked for */
+	case STEP_BIND:
+		r = gpv_unbind_plan(d->root, d->gpu, 0, &back, &refusal);
+		if (r == 0)
+			r = gpv_plan_apply(d->root, back, NULL);
+		gpv_plan_free(back);
+		gpv_refusal_clear(&refusal);
+		break;
+	case STEP_VOLUME:
+		r = gpv_virt_volume_delete(d->virt, d->pool, d->volume);
+		break;
+	case STEP_SEED:
+		r = unlink(d->seed_path) < 0 && errno != ENOENT ? -errno : 0;
+		break;
+	case STEP_DEFINE:
+		r = gpv_virt_domain_undefine(d->virt, d->name);
+		break;
+	case STEP_START:
+		r = gpv_virt_domain_destroy(d->virt, d->name);
+		break;
+	}
+	if (r < 0)
+		gpv_error("deploy: could not undo '%s': %s", s->what,
+			*gpv_virt_error(d->virt) ? gpv_virt_error(d->virt) : strerror(-r));
+	else {
+		s->done = false;
+		fprintf(stderr, "gpupv: undone: %s\n", s->what);
+	}
+}
+
+/* After a rollback: ask libvirt whether anything of the domain is left, and say so. */
+static void check_nothing_left(struct deploy *d)
+{
+	bool replaced = d->steps[0].kind == STEP_REPLACE && d->steps[0].done;
+	int dom = gpv_virt_domain_exists(d->virt, d->name);
+	int vol = gpv_virt_volume_find(d->virt, d->pool, d->volume, NULL);
+
+	if (dom == 0 && vol == 0)
+		fprintf(stderr, "gpupv: checked: no domain '%s' and no volume '%s' in pool '%s' "
+				"are left%s\n",
+			d->name, d->volume, d->pool,
+			replaced ? " (the domain --replace removed stays removed)" : "");
+	else
+		gpv_error("deploy: left behind after the rollback:%s%s; remove %s by hand",
+			dom != 0 ? " the domain" : "", vol != 0 ? " the volume" : "",
+			dom != 0 && vol != 0 ? "them" : "it");
+}
+
+static int apply(struct deploy *d)
+{
+	const char *fail = getenv("GPUPV_TEST_FAIL_STEP");
+	size_t fail_at = fail ? strtoul(fail, NULL, 10) : 0;
+
+	for (size_t i = 0; i < d->n_steps; i++) {
+		struct step *s = &d->steps[i];
+		/* Fault injection for the tests: step N (from 1) fails as if libvirt said no. */
+		int r = fail_at == i + 1 ? -EIO : do_step(d, s);
+
+		if (r < 0) {
+			d->failed_step = i + 1;
+			gpv_error("deploy: step %zu (%s) failed: %s", i + 1, s->what,
+				fail_at == i + 1 ? "injected failure (GPUPV_TEST_FAIL_STEP)"
+				: *gpv_virt_error(d->virt) ? gpv_virt_error(d->virt)
+							   : strerror(-r));
+			while (i-- > 0)
+				undo_step(d, &d->steps[i]);
+			check_nothing_left(d);
+			return r;
+		}
+		s->done = true;
+		if (!d->quiet)
+			printf("%s\n", s->what);
+	}
+	return 0;
+}
+
+int gpv_undeploy(struct gpv_virt *v, struct gpv_root *root, const char *name, bool keep_disk)
+{
+	_cleanup_free_ char *meta = NULL, *pool = NULL, *volume = NULL, *gpu = NULL, *seed = NULL;
+	struct gpv_xml_doc *doc = NULL;
+	int r = gpv_virt_domain_get_metadata(v, name, META_URI, &meta);
+
+	if (r == -ENODATA)
+		return -EPERM; /* not gpupv's */
+	if (r < 0)
+		return r;
+	r = gpv_xml_parse_memory(meta, strlen(meta), "metadata", &doc, NULL);
+	if (r < 0)
+		return r;
+	{
+		struct gpv_xml_node *n = gpv_xml_root(doc);
+		const char *a;
+
+		if ((a = gpv_xml_attr(n, "pool")))
+			pool = strdup(a);
+		if ((a = gpv_xml_attr(n, "volume")))
+			volume = strdup(a);
+		if ((a = gpv_xml_attr(n, "seed")))
+			seed = strdup(a);
+		if ((a = gpv_xml_attr(n, "bound")) && streq(a, "yes") && (a = gpv_xml_attr(n, "gpu")))
+			gpu = strdup(a);
+	}
+	gpv_xml_free(doc);
+	r = gpv_virt_domain_destroy(v, name);
+	if (r >= 0)
+		r = gpv_virt_domain_undefine(v, name);
+	if (r >= 0 && pool && volume && !keep_disk) {
+		r = gpv_virt_volume_delete(v, pool, volume);
+		if (r == -ENOENT)
+			r = 0;
+	}
+	/* The seed medium is gpupv's own file, beside the disk: only on this machine. */
+	if (r >= 0 && seed && unlink(seed) < 0 && errno != ENOENT)
+		r = -errno;
+	if (r >= 0 && gpu && root) {
+		struct gpv_plan *back = NULL;
+		struct gpv_refusal refusal = { 0 };
+
+		/* The GPU goes back to the host unless it is not bound by gpupv any more. */
+		if (gpv_unbind_plan(root, gpu, 0, &back, &refusal) == 0)
+			r = gpv_plan_apply(root, back, NULL);
+		gpv_plan_free(back);
+		gpv_refusal_clear(&refusal);
+	}
+	return r;
+}
+
+/* Options ----------------------------------------------------------------------------------- */
+
+enum {
+	ARG_TEMPLATE = 0x100,
+	ARG_GPU,
+	ARG_SHARE,
+	ARG_MEMORY,
+	ARG_CPUS,
+	ARG_DISK,
+	ARG_ISO,
+	ARG_VIRTIO_ISO,
+	ARG_LOOKING_GLASS,
+	ARG_CONNECT,
+	ARG_POOL,
+	ARG_NETWORK,
+	ARG_NO_START,
+	ARG_REPLACE,
+	ARG_KEEP_DISK,
+	ARG_USER,
+	ARG_PASSWORD_FILE,
+	ARG_AUTOLOGON,
+};
+
+static const char deploy_help[] =
+	"Usage: gpupv deploy NAME --template TEMPLATE [--gpu GPU|auto|none] [--share 100]\n"
+	"                   [--memory SIZE] [--cpus N] [--disk SIZE] [--iso FILE]\n"
+	"                   [--virtio-iso FILE] [--looking-glass] [--connect URI] [--pool POOL]\n"
+	"                   [--network NET|none] [--user NAME --password-file FILE|-]\n"
+	"                   [--autologon] [--no-start] [--replace] [--dry-run] [--json]\n"
+	"                   [--root DIR]\n\n"
+	"Creates the libvirt domain NAME from TEMPLATE ('gpupv templates'), with a whole GPU\n"
+	"(bound to vfio-pci first) or none, a qcow2 disk in POOL, and starts it. Every change\n"
+	"is planned first (--dry-run prints the plan and the domain XML); a failure undoes\n"
+	"what was done. Sizes take K, M, G or T (powers of 1024); a bare number is bytes.\n"
+	"--user writes an unattended-install medium beside the disk (autounattend.xml for\n"
+	"Windows, a cloud-init seed for Linux) making that user, with the password read\n"
+	"from FILE (mode 0600) or standard input; it is never printed or logged.\n"
+	"Defaults: --gpu none, --share 100, --pool default, --network default, the template's\n"
+	"memory, CPUs and disk size, libvirt's default URI.\n";
+
+static const char undeploy_help[] =
+	"Usage: gpupv undeploy NAME [--keep-disk] [--connect URI] [--dry-run] [--root DIR]\n\n"
+	"Stops and removes the domain NAME that gpupv deployed, its disk (unless\n"
+	"--keep-disk), and gives its GPU back to the host when gpupv bound it.\n";
+
+static int parse(int argc, char **argv, const char *cmd, struct gpv_opts *o, struct deploy *d,
+	bool *keep_disk, int *ret_status)
+{
+	static const struct option deploy_opts[] = {
+		{"template", required_argument, NULL, ARG_TEMPLATE},
+		{"gpu", required_argument, NULL, ARG_GPU},
+		{"share", required_argument, NULL, ARG_SHARE},
+		{"memory", required_argument, NULL, ARG_MEMORY},
+		{"cpus", required_argument, NULL, ARG_CPUS},
+		{"disk", required_argument, NULL, ARG_DISK},
+		{"iso", required_argument, NULL, ARG_ISO},
+		{"virtio-iso", required_argument, NULL, ARG_VIRTIO_ISO},
+		{"looking-glass", no_argument, NULL, ARG_LOOKING_GLASS},
+		{"connect", required_argument, NULL, ARG_CONNECT},
+		{"pool", required_argument, NULL, ARG_POOL},
+		{"network", required_argument, NULL, ARG_NETWORK},
+		{"no-start", no_argument, NULL, ARG_NO_START},
+		{"replace", no_argument, NULL, ARG_REPLACE},
+		{"user", required_argument, NULL, ARG_USER},
+		{"password-file", required_argument, NULL, ARG_PASSWORD_FILE},
+		{"autologon", no_argument, NULL, ARG_AUTOLOGON},
+		{"dry-run", no_argument, NULL, 'n'},
+		{"json", no_argument, NULL, 'j'},
+		{"root", required_argument, NULL, 'r'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	static const struct option undeploy_opts[] = {
+		{"keep-disk", no_argument, NULL, ARG_KEEP_DISK},
+		{"connect", required_argument, NULL, ARG_CONNECT},
+		{"dry-run", no_argument, NULL, 'n'},
+		{"root", required_argument, NULL, 'r'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	bool deploy = streq(cmd, "deploy");
+	int c;
+
+	*ret_status = GPV_EXIT_USAGE;
+	optind = 0;
+	while ((c = getopt_long(argc + 1, argv - 1, deploy ? "njr:vh" : "nr:vh", deploy ? deploy_opts : undeploy_opts,
+			NULL)) != -1) {
+		uint64_t v;
+
+		switch (c) {
+		case ARG_TEMPLATE:
+			d->template = optarg;
+			break;
+		case ARG_GPU:
+			d->gpu_arg = optarg;
+			break;
+		case ARG_SHARE:
+			if (gpv_parse_uint(optarg, 100, &v) < 0 || v == 0) {
+				gpv_error("deploy: --share '%s' is not a percentage from 1 to 100", optarg);
+				return -EINVAL;
+			}
+			d->share = (unsigned)v;
+			break;
+		case ARG_MEMORY:
+		case ARG_DISK: {
+			_cleanup_free_ char *why = NULL;
+
+			if (gpv_parse_size(c == ARG_MEMORY ? "--memory" : "--disk", optarg, &v,
+				    &why) < 0) {
+				gpv_error("deploy: %s", why);
+				return -EINVAL;
+			}
+			*(c == ARG_MEMORY ? &d->memory : &d->disk) = v;
+			break;
+		}
+		case ARG_USER:
+			d->user = optarg;
+			break;
+		case ARG_PASSWORD_FILE:
+			d->password_file = optarg;
+			break;
+		case ARG_AUTOLOGON:
+			d->autologon = 1;
+			break;
+		case ARG_CPUS:
+			if (gpv_parse_uint(optarg, 4096, &v) < 0 || v == 0) {
+				gpv_error("deploy: --cpus '%s' is not a number of vCPUs from 1 to 4096",
+					optarg);
+				return -EINVAL;
+			}
+			d->cpus = (unsigned)v;
+			break;
+		case ARG_ISO:
+		case ARG_VIRTIO_ISO:
+			if (access(optarg, R_OK) < 0) {
+				gpv_error("deploy: %s '%s': %s", c == ARG_ISO ? "--iso" : "--virtio-iso",
+					optarg, strerror(errno));
+				return -EINVAL;
+			}
+			*(c == ARG_ISO ? &d->iso : &d->virtio_iso) = optarg;
+			break;
+		case ARG_LOOKING_GLASS:
+			d->looking_glass = true;
+			break;
+		case ARG_CONNECT:
+			d->uri = optarg;
+			break;
+		case ARG_POOL:
+			d->pool = optarg;
+			break;
+		case ARG_NETWORK:
+			d->network = optarg;
+			break;
+		case ARG_NO_START:
+			d->no_start = true;
+			break;
+		case ARG_REPLACE:
+			d->replace = true;
+			break;
+		case ARG_KEEP_DISK:
+			*keep_disk = true;
+			break;
+		case 'n':
+			o->dry_run = d->dry_run = true;
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'r':
+			o->root = optarg;
+			break;
+		case 'v':
+			o->verbose++;
+			gpv_log_set_level(GPV_LOG_DEBUG);
+			break;
+		case 'h':
+			fputs(deploy ? deploy_help : undeploy_help, stdout);
+			*ret_status = GPV_EXIT_OK;
+			return 1;
+		default:
+			fprintf(stderr, "Try 'gpupv %s --help'.\n", cmd);
+			return -EINVAL;
+		}
+	}
+	if (optind != argc) { /* optind counts argv - 1's slots: one operand leaves it at argc */
+		gpv_error("%s: give one domain NAME; see 'gpupv %s --help'", cmd, cmd);
+		return -EINVAL;
+	}
+	d->name = argv[optind - 1];
+	if (deploy && !d->template) {
+		gpv_error("deploy: --template is needed; 'gpupv templates' lists them");
+		return -EINVAL;
+	}
+	if (deploy && !d->user != !d->password_file) {
+		gpv_error("deploy: --user and --password-file go together (the password comes "
+			  "from a file, or '-' for standard input, never the command line)");
+		return -EINVAL;
+	}
+	if (deploy && d->autologon && !d->user) {
+		gpv_error("deploy: --autologon needs --user");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int gpv_cmd_deploy(const struct gpv_opts *gopts, int argc, char **argv)
+{
+	struct gpv_opts o = *gopts;
+	struct deploy d = { .share = 100, .pool = "default", .network = "default" };
+	bool keep = false;
+	int status, r = parse(argc, argv, "deploy", &o, &d, &keep, &status);
+
+	if (r != 0)
+		return status;
+	if (gpv_open_machine(&o, &d.root, NULL) < 0) {
+		deploy_clear(&d);
+		return GPV_EXIT_ERROR;
+	}
+	if (d.password_file) {
+		_cleanup_free_ char *why = NULL;
+
+		if (streq(d.password_file, "-") && isatty(STDIN_FILENO)) {
+			gpv_error("deploy: --password-file -: standard input is a terminal, which "
+				  "would echo the password; pipe it in, or give a file of mode 0600");
+			deploy_clear(&d);
+			return GPV_EXIT_USAGE;
+		}
+		r = gpv_password_read(d.password_file, &d.password, &why);
+		if (r < 0) {
+			gpv_error("deploy: %s", why ? why : strerror(-r));
+			deploy_clear(&d);
+			return GPV_EXIT_USAGE;
+		}
+	}
+	r = plan(&d, &o);
+	if (r < 0) {
+		deploy_clear(&d);
+		return r == -EINVAL || r == -EEXIST ? GPV_EXIT_USAGE
+		       : r == -EPERM		    ? GPV_EXIT_BLOCKED
+						    : GPV_EXIT_ERROR;
+	}
+	d.quiet = o.json;
+	if (d.dry_run && o.json) {
+		r = print_json(&d);
+		deploy_clear(&d);
+		return r < 0 ? GPV_EXIT_ERROR : GPV_EXIT_OK;
+	}
+	if (d.dry_run) {
+		printf("gpupv deploy %s would, in order:\n", d.name);
+		for (size_t i = 0; i < d.n_steps; i++)
+			printf("  %zu  %s\n", i + 1, d.steps[i].what);
+		printf("\nthe domain:\n%s", d.xml);
+		deploy_clear(&d);
+		return GPV_EXIT_OK;
+	}
+	r = apply(&d);
+	if (o.json)
+		(void)print_json(&d);
+	else if (r == 0)
+		printf("deployed '%s'%s\n", d.name, d.no_start ? " (not started: --no-start)" : "");
+	deploy_clear(&d);
+	return r < 0 ? GPV_EXIT_ERROR : GPV_EXIT_OK;
+}
+
+int gpv_cmd_undeploy(const struct gpv_opts *gopts, int argc, char **argv)
+{
+	struct gpv_opts o = *gopts;
+	struct deploy d = { 0 };
+	struct gpv_root *root = NULL;
+	struct gpv_virt *v = NULL;
+	char *err = NULL;
+	bool keep = false;
+	int status, r = parse(argc, argv, "undeploy", &o, &d, &keep, &status);
+
+	if (r != 0)
+		return status;
+	if (gpv_open_machine(&o, &root, NULL) < 0)
+		return GPV_EXIT_ERROR;
+	r = gpv_virt_open(d.uri, &v, &err);
+	if (r < 0) {
+		gpv_error("undeploy: cannot connect to libvirt: %s", err ? err : strerror(-r));
+		free(err);
+		gpv_root_free(root);
+		return GPV_EXIT_ERROR;
+	}
+	r = gpv_virt_domain_exists(v, d.name);
+	if (r == 0) {
+		gpv_error("undeploy: there is no domain '%s'", d.name);
+		r = -ENOENT;
+	} else if (r > 0 && o.dry_run) {
+		printf("gpupv undeploy %s would stop and remove it%s\n", d.name,
+			keep ? ", keeping its disk" : ", its disk, and give back a GPU gpupv bound");
+		r = 0;
+	} else if (r > 0) {
+		r = gpv_undeploy(v, root, d.name, keep);
+		if (r == -EPERM)
+			gpv_error("undeploy: '%s' was not deployed by gpupv (no gpupv metadata): "
+				  "remove it with virsh",
+				d.name);
+		else if (r < 0)
+			gpv_error("undeploy: %s", *gpv_virt_error(v) ? gpv_virt_error(v)
+								   : strerror(-r));
+		else
+			printf("removed '%s'\n", d.name);
+	}
+	gpv_virt_close(v);
+	gpv_root_free(root);
+	return r < 0 ? GPV_EXIT_ERROR : GPV_EXIT_OK;
+}

@@ -1,0 +1,174 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# gpupv deploy against libvirt's test driver (test:///FILE, a host described by
+# tests/data/demo-host.xml, kept in memory by libvirt) and, for the GPU, the kernel model
+# (tests/model) over a copy of tests/fixtures/x570-two-nvidia: the plan, the domain XML
+# (checked by virt-xml-validate), every input rule, --replace, --dry-run changing nothing, and
+# the rollback after a failure injected at each step, with the GPU given back to its driver.
+set -u
+: "${GPUPV:?GPUPV must name the gpupv binary}"
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${abs_top_builddir:=$(pwd)}"
+command -v virt-xml-validate >/dev/null ||
+	{ echo "SKIP: no virt-xml-validate (Debian package libvirt-clients)"; exit 77; }
+model="$abs_top_builddir/tests/model/libgpvmodel.so"
+[ -f "$model" ] || { echo "SKIP: the kernel model $model is not built"; exit 77; }
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+
+tmp=$(mktemp -d) || exit 99
+trap 'rm -rf "$tmp"' EXIT
+n=0 fail=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+bad() { n=$((n + 1)); echo "not ok $n - $*"; fail=1; }
+check() { # DESCRIPTION COMMAND...: ok when COMMAND succeeds
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else bad "$what"; fi
+}
+
+# The demo host, its pool's folder in $tmp (the test driver writes nothing there; the seed
+# medium is gpupv's own file and is).
+mkdir -p "$tmp/pool"
+sed "s|<path>/var/lib/libvirt/images</path>|<path>$tmp/pool</path>|" \
+	"$top_srcdir/tests/data/demo-host.xml" >"$tmp/host.xml"
+H="test://$tmp/host.xml"
+
+# A machine for the GPU: the fixture under the kernel model.
+t=$tmp/m
+cp -R "$top_srcdir/tests/fixtures/x570-two-nvidia/root" "$t" && chmod -R u+w "$t"
+sh "$top_srcdir/tests/model/realize-links" "$t" >/dev/null
+sh "$top_srcdir/tests/model/gpv-model-init" "$t" >/dev/null
+drivers() { # the drivers of the GT 710 and its audio function
+	for f in 0000:0c:00.0 0000:0c:00.1; do
+		l=$(readlink "$t/sys/bus/pci/devices/$f/driver") && printf '%s ' "${l##*/}" || printf '- '
+	done
+}
+tree_sum() { (cd "$t" && find . -path ./.model -prune -o -print0 | sort -z |
+	xargs -0 stat -c '%n %s %Y %N' 2>/dev/null | md5sum); }
+g() { # gpupv under the model, output in $tmp/out and $tmp/err
+	env LD_PRELOAD="$model" GPV_MODEL_ROOT="$t" "$GPUPV" --root "$t" "$@" >"$tmp/out" 2>"$tmp/err"
+}
+has() { grep -q -- "$1" "$tmp/out" "$tmp/err"; }
+
+# ---- the plan and the domain ------------------------------------------------------------
+for tpl in linux windows11; do
+	if g deploy "vm-$tpl" --template $tpl --connect "$H" --dry-run; then
+		sed -n '/^<domain/,/^<\/domain>/p' "$tmp/out" >"$tmp/$tpl.xml"
+		check "dry-run $tpl: the plan lists volume, define, start" \
+			grep -q "create the .* qcow2 volume 'vm-$tpl.qcow2'" "$tmp/out"
+		check "dry-run $tpl: the domain XML passes virt-xml-validate" \
+			virt-xml-validate "$tmp/$tpl.xml" domain
+	else
+		bad "dry-run $tpl: $(cat "$tmp/err")"
+	fi
+done
+grep -q "<tpm" "$tmp/windows11.xml" && ok "windows11 has a TPM" || bad "windows11 has no TPM"
+
+before=$(tree_sum) dbefore=$(drivers)
+if g deploy gamer --template windows11 --gpu 0000:0c:00.0 --connect "$H" --dry-run; then
+	sed -n '/^<domain/,/^<\/domain>/p' "$tmp/out" >"$tmp/gpu.xml"
+	check "dry-run with a GPU: the plan binds it first" grep -q "1  bind 0000:0c:00.0" "$tmp/out"
+	check "dry-run with a GPU: two hostdevs, multifunction on function 0" \
+		test "$(grep -c '<hostdev' "$tmp/gpu.xml")" = 2 -a \
+		"$(grep -c 'multifunction="on"' "$tmp/gpu.xml")" = 1
+	check "dry-run with a GPU: the XML passes virt-xml-validate" \
+		virt-xml-validate "$tmp/gpu.xml" domain
+else
+	bad "dry-run with a GPU: $(cat "$tmp/err")"
+fi
+[ "$(tree_sum)" = "$before" ] && [ "$(drivers)" = "$dbefore" ] &&
+	ok "--dry-run changed nothing in the machine" || bad "--dry-run changed the machine"
+g deploy x --template linux --connect "$H" --dry-run --json &&
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["schema"]=="gpupv.deploy/1" and d["dry_run"] and [s["kind"] for s in d["steps"]]==["create-volume","define","start"] and d["domain_xml"].startswith("<domain")' "$tmp/out" &&
+	ok "--json: the plan as gpupv.deploy/1" || bad "--json: $(head -5 "$tmp/out" "$tmp/err")"
+
+# ---- a deploy, and its rollback at every step ---------------------------------------------
+if g deploy gamer --template windows11 --gpu 0000:0c:00.0 --connect "$H"; then
+	check "deploy with a GPU: bound, defined, started" grep -q "deployed 'gamer'" "$tmp/out"
+	check "deploy with a GPU: the GPU and its audio are on vfio-pci" \
+		test "$(drivers)" = "vfio-pci vfio-pci "
+else
+	bad "deploy with a GPU: $(cat "$tmp/err")"
+fi
+env LD_PRELOAD="$model" GPV_MODEL_ROOT="$t" "$GPUPV" --root "$t" unbind 0000:0c:00.0 >/dev/null 2>&1
+[ "$(drivers)" = "$dbefore" ] || bad "could not give the GPU back between cases"
+for step in 1 2 3 4; do
+	if GPUPV_TEST_FAIL_STEP=$step g deploy gamer --template windows11 --gpu 0000:0c:00.0 \
+		--connect "$H"; then
+		bad "failure at step $step: deploy succeeded"
+		continue
+	fi
+	has "step $step .* failed: injected failure" &&
+		has "checked: no domain 'gamer' and no volume 'gamer.qcow2' in pool 'default' are left" &&
+		[ "$(drivers)" = "$dbefore" ] && [ ! -e "$t/run/gpupv/bindings/0000:0c:00.0" ] &&
+		ok "failure at step $step: everything undone, the GPU back on $dbefore" ||
+		bad "failure at step $step: $(cat "$tmp/err") drivers now: $(drivers)"
+done
+
+# ---- the unattended-install medium ---------------------------------------------------------
+printf 's3cr3t-Pa55\n' >"$tmp/pw" && chmod 600 "$tmp/pw"
+if g deploy web1 --template linux --connect "$H" --user alice --password-file "$tmp/pw" --no-start; then
+	check "--user: the cloud-init seed is written beside the disk, mode 0600" \
+		test "$(stat -c %a "$tmp/pool/web1-seed.iso" 2>/dev/null)" = 600
+else
+	bad "--user: $(cat "$tmp/err")"
+fi
+! grep -q s3cr3t "$tmp/out" "$tmp/err" && ok "the password is in no output" || bad "the password was printed"
+rm -f "$tmp/pool/web1-seed.iso"
+GPUPV_TEST_FAIL_STEP=3 g deploy web2 --template linux --connect "$H" --user alice --password-file "$tmp/pw"
+[ ! -e "$tmp/pool/web2-seed.iso" ] && has "undone: write the cloud-init medium" &&
+	ok "a failure after the seed removes it" || bad "the seed of a failed deploy: $(cat "$tmp/err")"
+g deploy web3 --template linux --connect "$H" --user alice --password-file - --dry-run <"$tmp/pw" &&
+	! grep -q s3cr3t "$tmp/out" && ok "--password-file -: from standard input" ||
+	bad "--password-file -: $(cat "$tmp/err")"
+chmod 644 "$tmp/pw"
+g deploy web4 --template linux --connect "$H" --user alice --password-file "$tmp/pw" --dry-run
+[ $? = 2 ] && has "chmod 600" && ok "a password file others can read is refused" ||
+	bad "mode 0644 password file: $(cat "$tmp/err")"
+
+# ---- --replace -----------------------------------------------------------------------------
+g deploy old --template linux --connect "$H"
+[ $? = 2 ] && has "a domain named 'old' exists" && ok "an existing name is refused" ||
+	bad "existing name: $(cat "$tmp/err")"
+g deploy old --template linux --connect "$H" --replace --no-start &&
+	has "remove the existing domain 'old'" && ok "--replace removes gpupv's old domain first" ||
+	bad "--replace: $(cat "$tmp/err")"
+g deploy handmade --template linux --connect "$H" --replace
+[ $? = 2 ] && has "was not deployed by gpupv" && ok "--replace leaves a domain gpupv did not make" ||
+	bad "--replace of a hand-made domain: $(cat "$tmp/err")"
+
+# ---- bad input: each names the thing and the fix, exit 2, nothing done ------------------------
+bad_input() { # EXPECTED-TEXT ARGS...
+	local want=$1
+	shift
+	g deploy "$@" --connect "$H"
+	local rc=$?
+	if [ $rc = 2 ] && has "$want"; then
+		ok "refused: $*"
+	else
+		bad "'$*' exit $rc, wanted 2 and '$want': $(cat "$tmp/err")"
+	fi
+}
+bad_input "15" much-too-long-name --template windows11
+bad_input "name" 'a/b' --template linux
+bad_input "no template 'nope'" vm --template nope
+bad_input "--memory" vm --template linux --memory 1.5G
+bad_input "--disk" vm --template linux --disk 10X
+bad_input "memory" vm --template linux --memory 1T
+bad_input "logical CPUs" vm --template linux --cpus 64
+bad_input "--share" vm --template linux --gpu 0000:0c:00.0 --share 0
+bad_input "--user and --password-file go together" vm --template linux --user alice
+printf "pw\n" >"$tmp/pw2" && chmod 600 "$tmp/pw2"
+bad_input "alice" alice --template linux --user alice --password-file "$tmp/pw2"
+bad_input "--template is needed" vm
+g deploy vm --template linux --connect "$H" --gpu 0000:0c:00.0 --share 50
+[ $? != 0 ] && has "gpupv plan --share 50" && ok "--share below 100 points to gpupv plan" ||
+	bad "--share 50: $(cat "$tmp/err")"
+g deploy vm --template linux --connect "test:///nonexistent.xml"
+[ $? = 1 ] && has "cannot connect to libvirt" && ok "a bad URI: libvirt's message" ||
+	bad "bad URI: $(cat "$tmp/err")"
+g deploy --help && has "Usage: gpupv deploy" && ok "deploy --help" || bad "deploy --help"
+
+echo "1..$n"
+exit $fail
