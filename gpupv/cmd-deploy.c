@@ -188,7 +188,7 @@ static int plan_gpu(struct deploy *d, const struct gpv_opts *o)
 		gpv_precheck_free(p);
 		return -EPERM;
 	}
-	d->slice.kind = GPV_SLICE_WHOLE;
+	d->slice = (struct gpv_slice){ .kind = GPV_SLICE_WHOLE };
 	d->slice.vendor = g->dev->vendor;
 	d->slice.device = g->dev->device;
 	memcpy(d->slice.addrs[d->slice.n_addrs++], g->dev->addr, 13);
@@ -196,6 +196,7 @@ static int plan_gpu(struct deploy *d, const struct gpv_opts *o)
 		if (!streq(g->functions.v[i], g->dev->addr))
 			memcpy(d->slice.addrs[d->slice.n_addrs++], g->functions.v[i], 13);
 	/* 2. The slice: the whole GPU through bind's plan (nothing to do when bound already). */
+	gpv_plan_free(TAKE_PTR(d->bind_plan));
 	r = gpv_bind_plan(d->root, p, d->gpu, 0, &d->bind_plan, &refusal);
 	if (r < 0) {
 		gpv_error("deploy: cannot bind %s: %s", d->gpu,
@@ -825,7 +826,7 @@ int gpv_cmd_deploy(const struct gpv_opts *gopts, int argc, char **argv)
 	struct gpv_opts o = *gopts;
 	struct deploy d = { .share = 100, .pool = "default", .network = "default" };
 	bool keep = false;
-	int status, r = parse(argc, argv, "deploy", &o, &d, &keep, &status);
+	int lock = -1, status, r = parse(argc, argv, "deploy", &o, &d, &keep, &status);
 
 	if (r != 0)
 		return status;
@@ -850,7 +851,26 @@ int gpv_cmd_deploy(const struct gpv_opts *gopts, int argc, char **argv)
 		}
 	}
 	r = plan(&d, &o);
+	/* A bind is planned again under bind's lock, from what the host is once no other gpupv
+	 * is changing it (a deploy that binds nothing takes no lock). */
+	if (r == 0 && !d.dry_run && d.bind_plan && !d.bind_plan->nothing_to_do) {
+		long holder = 0;
+
+		lock = gpv_bind_lock(d.root, false, &holder);
+		if (lock == -EBUSY) {
+			fprintf(stderr, "gpupv: waiting for gpupv (pid %ld) to finish...\n", holder);
+			lock = gpv_bind_lock(d.root, true, &holder);
+		}
+		if (lock < 0) {
+			gpv_error("cannot take the lock /run/gpupv/lock: %s", strerror(-lock));
+			r = lock;
+		} else {
+			r = plan_gpu(&d, &o);
+		}
+	}
 	if (r < 0) {
+		if (lock >= 0)
+			close(lock);
 		deploy_clear(&d);
 		return r == -EINVAL || r == -EEXIST ? GPV_EXIT_USAGE
 		       : r == -EPERM		    ? GPV_EXIT_BLOCKED
@@ -871,6 +891,8 @@ int gpv_cmd_deploy(const struct gpv_opts *gopts, int argc, char **argv)
 		return GPV_EXIT_OK;
 	}
 	r = apply(&d);
+	if (lock >= 0)
+		close(lock);
 	if (o.json)
 		(void)print_json(&d);
 	else if (r == 0)
