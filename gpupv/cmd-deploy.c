@@ -363,11 +363,15 @@ static int plan(struct deploy *d, const struct gpv_opts *o)
 		r = -EEXIST;
 		goto out;
 	}
-	r = gpv_virt_pool_path(d->virt, d->pool, &d->volume_path);
-	if (r < 0 || !(d->volume_path = gpv_strf("%s/%s", TAKE_PTR(d->volume_path), d->volume))) {
-		r = r < 0 ? r : -ENOMEM;
-		gpv_error("deploy: cannot find where pool '%s' keeps its volumes", d->pool);
-		goto out;
+	{
+		_cleanup_free_ char *dir = NULL;
+
+		r = gpv_virt_pool_path(d->virt, d->pool, &dir);
+		if (r < 0 || !(d->volume_path = gpv_strf("%s/%s", dir, d->volume))) {
+			r = r < 0 ? r : -ENOMEM;
+			gpv_error("deploy: cannot find where pool '%s' keeps its volumes", d->pool);
+			goto out;
+		}
 	}
 	if ((r = add_step(d, STEP_VOLUME, gpv_strf("create the %llu %s qcow2 volume '%s' in pool "
 						   "'%s'",

@@ -644,7 +644,8 @@ static int index_build(struct gpv_share_inventory *inv)
 				ix->all[k++] = ix->all[i];
 		ix->n_all = k;
 	}
-	qsort_r(ix->all, ix->n_all, sizeof(*ix->all), cmp_entry, inv);
+	if (ix->n_all) /* qsort_r wants a base even for nothing */
+		qsort_r(ix->all, ix->n_all, sizeof(*ix->all), cmp_entry, inv);
 
 	ix->b = calloc(ix->n_all ? ix->n_all : 1, sizeof(*ix->b));
 	ix->by_gpu = calloc(ix->n_all ? ix->n_all : 1, sizeof(*ix->by_gpu));
