@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 
 #include "lib/dl.h"
 #include "lib/log.h"
+#include "lib/root.h"
 #include "lib/util.h"
 #include "lib/virt.h"
 
@@ -45,6 +47,10 @@ static GPV_DL_SYM(virNodeDeviceLookupByName);
 static GPV_DL_SYM(virNodeDeviceDestroy);
 static GPV_DL_SYM(virNodeDeviceUndefine);
 static GPV_DL_SYM(virNodeDeviceFree);
+static GPV_DL_SYM(virConnectListAllNodeDevices);
+static GPV_DL_SYM(virNodeDeviceGetXMLDesc);
+static GPV_DL_SYM(virNodeDeviceDetachFlags);
+static GPV_DL_SYM(virNodeDeviceReAttach);
 static int virt_state;
 
 /* libvirt prints every error on stderr unless told otherwise: gpupv reports them itself. */
@@ -90,6 +96,10 @@ static int virt_load(void)
 		GPV_DL_ENTRY(virNodeDeviceDestroy),
 		GPV_DL_ENTRY(virNodeDeviceUndefine),
 		GPV_DL_ENTRY(virNodeDeviceFree),
+		GPV_DL_ENTRY(virConnectListAllNodeDevices),
+		GPV_DL_ENTRY(virNodeDeviceGetXMLDesc),
+		GPV_DL_ENTRY(virNodeDeviceDetachFlags),
+		GPV_DL_ENTRY(virNodeDeviceReAttach),
 	};
 	bool first = virt_state == 0;
 	int r = gpv_dl_open(GPV_LIBVIRT_SONAME, syms, ELEMENTSOF(syms), &virt_state);
@@ -479,6 +489,70 @@ int gpv_virt_nodedev_remove(struct gpv_virt *v, const char *name)
 	(void)sym_virNodeDeviceDestroy(d); /* not running is fine */
 	sym_virResetLastError();
 	r = sym_virNodeDeviceUndefine(d, 0) < 0 ? fail(v) : 0;
+	sym_virNodeDeviceFree(d);
+	return r;
+}
+
+int gpv_virt_nodedev_pci(struct gpv_virt *v, char ***ret, size_t *ret_n)
+{
+	virNodeDevicePtr *devs = NULL;
+	char **xmls;
+	int n = sym_virConnectListAllNodeDevices(v->conn, &devs,
+		VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV);
+	int r = 0;
+
+	if (n < 0)
+		return fail(v);
+	xmls = calloc((size_t)n + 1, sizeof(char *));
+	for (int i = 0; i < n; i++) {
+		if (xmls && r == 0 && !(xmls[i] = sym_virNodeDeviceGetXMLDesc(devs[i], 0)))
+			r = fail(v);
+		sym_virNodeDeviceFree(devs[i]);
+	}
+	free(devs);
+	if (!xmls)
+		return -ENOMEM;
+	if (r < 0) {
+		gpv_names_free(xmls);
+		return r;
+	}
+	*ret = xmls;
+	*ret_n = (size_t)n;
+	return 0;
+}
+
+/* libvirt's node device name of a PCI address: pci_0000_01_00_0. */
+static void pci_name(const char *addr, char buf[static 20])
+{
+	snprintf(buf, 20, "pci_%.4s_%.2s_%.2s_%.1s", addr, addr + 5, addr + 8, addr + 11);
+}
+
+int gpv_virt_pci_detach(struct gpv_virt *v, const char *addr)
+{
+	virNodeDevicePtr d;
+	char name[20];
+	int r;
+
+	pci_name(addr, name);
+	d = sym_virNodeDeviceLookupByName(v->conn, name);
+	if (!d)
+		return fail(v);
+	r = sym_virNodeDeviceDetachFlags(d, "vfio", 0) < 0 ? fail(v) : 0;
+	sym_virNodeDeviceFree(d);
+	return r;
+}
+
+int gpv_virt_pci_reattach(struct gpv_virt *v, const char *addr)
+{
+	virNodeDevicePtr d;
+	char name[20];
+	int r;
+
+	pci_name(addr, name);
+	d = sym_virNodeDeviceLookupByName(v->conn, name);
+	if (!d)
+		return fail(v);
+	r = sym_virNodeDeviceReAttach(d) < 0 ? fail(v) : 0;
 	sym_virNodeDeviceFree(d);
 	return r;
 }

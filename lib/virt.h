@@ -63,3 +63,11 @@ int gpv_virt_pool_path(struct gpv_virt *v, const char *pool, char **ret);
 int gpv_virt_nodedev_define_start(struct gpv_virt *v, const char *xml, char **ret_name);
 /* Stops and undefines the node device; 0 when it was gone. */
 int gpv_virt_nodedev_remove(struct gpv_virt *v, const char *name);
+
+/* The XML of every PCI node device, a NULL-terminated array (free with gpv_names_free()). */
+int gpv_virt_nodedev_pci(struct gpv_virt *v, char ***ret, size_t *ret_n);
+/* A PCI function ("0000:01:00.0") to vfio-pci through libvirt (virNodeDeviceDetachFlags), and
+ * back to its host driver (virNodeDeviceReAttach): how a GPU moves on a host gpupv cannot
+ * write itself. */
+int gpv_virt_pci_detach(struct gpv_virt *v, const char *addr);
+int gpv_virt_pci_reattach(struct gpv_virt *v, const char *addr);

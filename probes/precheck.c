@@ -428,12 +428,48 @@ int gpv_precheck_host(struct gpv_root *root, struct gpv_precheck *p)
 	return gpv_host_checks(root, p);
 }
 
+/* The GPUs' analysis over p->pci, and the verdict. */
+static int analyse(struct gpv_precheck *p, struct gpv_pci_names *names)
+{
+	enum gpv_verdict best = GPV_BLOCKED;
+	size_t n = 0;
+	int r;
+
+	for (size_t i = 0; i < p->pci->n; i++)
+		if (gpv_pci_is_display(&p->pci->devs[i]) && !p->pci->devs[i].is_vf)
+			n++;
+	p->gpus = calloc(n ? n : 1, sizeof(*p->gpus));
+	if (!p->gpus) {
+		r = -ENOMEM;
+		return r;
+	}
+	for (size_t i = 0; i < p->pci->n; i++) {
+		const struct gpv_pci_dev *d = &p->pci->devs[i];
+
+		if (!gpv_pci_is_display(d) || d->is_vf)
+			continue;
+		r = build_gpu(&p->gpus[p->n_gpus++], p, d, names);
+		if (r < 0)
+			return r;
+	}
+	r = check_gpus(p);
+	if (r < 0)
+		return r;
+
+	for (size_t i = 0; i < p->n_gpus; i++)
+		if (p->gpus[i].verdict < best)
+			best = p->gpus[i].verdict;
+	p->verdict = best;
+	for (size_t i = 0; i < p->n_checks; i++)
+		if (p->checks[i].status == GPV_FAIL)
+			p->verdict = GPV_BLOCKED;
+	return 0;
+}
+
 int gpv_precheck_run(struct gpv_root *root, struct gpv_pci_names *names, const char *focus,
 	struct gpv_precheck **ret)
 {
 	struct gpv_precheck *p = calloc(1, sizeof(*p));
-	enum gpv_verdict best = GPV_BLOCKED;
-	size_t n = 0;
 	int r;
 
 	if (!p)
@@ -447,39 +483,34 @@ int gpv_precheck_run(struct gpv_root *root, struct gpv_pci_names *names, const c
 			goto fail;
 	}
 
-	for (size_t i = 0; i < p->pci->n; i++)
-		if (gpv_pci_is_display(&p->pci->devs[i]) && !p->pci->devs[i].is_vf)
-			n++;
-	p->gpus = calloc(n ? n : 1, sizeof(*p->gpus));
-	if (!p->gpus) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	for (size_t i = 0; i < p->pci->n; i++) {
-		const struct gpv_pci_dev *d = &p->pci->devs[i];
-
-		if (!gpv_pci_is_display(d) || d->is_vf)
-			continue;
-		r = build_gpu(&p->gpus[p->n_gpus++], p, d, names);
-		if (r < 0)
-			goto fail;
-	}
-	r = check_gpus(p);
+	r = analyse(p, names);
 	if (r < 0)
 		goto fail;
-
-	for (size_t i = 0; i < p->n_gpus; i++)
-		if (p->gpus[i].verdict < best)
-			best = p->gpus[i].verdict;
-	p->verdict = best;
-	for (size_t i = 0; i < p->n_checks; i++)
-		if (p->checks[i].status == GPV_FAIL)
-			p->verdict = GPV_BLOCKED;
 	*ret = p;
 	return 0;
 fail:
 	gpv_precheck_free(p);
 	return r;
+}
+
+int gpv_precheck_from_pci(struct gpv_pci *pci, struct gpv_pci_names *names,
+	struct gpv_precheck **ret)
+{
+	struct gpv_precheck *p = calloc(1, sizeof(*p));
+	int r;
+
+	if (!p) {
+		gpv_pci_free(pci);
+		return -ENOMEM;
+	}
+	p->pci = pci;
+	r = analyse(p, names);
+	if (r < 0) {
+		gpv_precheck_free(p);
+		return r;
+	}
+	*ret = p;
+	return 0;
 }
 
 struct gpv_precheck *gpv_precheck_free(struct gpv_precheck *p)

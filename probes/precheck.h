@@ -96,6 +96,10 @@ struct gpv_pci_names;
  */
 int gpv_precheck_run(struct gpv_root *root, struct gpv_pci_names *names, const char *focus,
 	struct gpv_precheck **ret);
+/* The GPUs' analysis of devices read elsewhere (libvirt's node devices: probes/nodedev.h),
+ * without host checks. Takes pci (freed on failure too). Caller frees *ret. */
+int gpv_precheck_from_pci(struct gpv_pci *pci, struct gpv_pci_names *names,
+	struct gpv_precheck **ret);
 /* Probes the host and adds its checks, if gpv_precheck_run() left them out. */
 int gpv_precheck_host(struct gpv_root *root, struct gpv_precheck *p);
 struct gpv_precheck *gpv_precheck_free(struct gpv_precheck *p);
