@@ -213,7 +213,15 @@ int gpv_pci_from_nodedev(char *const *xmls, size_t n, struct gpv_pci **ret, char
 		}
 		r = read_device(gpv_xml_root(doc), &pci->devs[pci->n], pci, &gcap);
 		if (r == 0) {
-			pci->n++;
+			bool seen = false;
+
+			/* A function listed twice is read once. */
+			for (size_t k = 0; k < pci->n && !seen; k++)
+				seen = streq(pci->devs[k].addr, pci->devs[pci->n].addr);
+			if (seen)
+				gpv_pci_dev_clear(&pci->devs[pci->n]);
+			else
+				pci->n++;
 		} else if (r == -ENOENT) {
 			r = 0; /* not a PCI function */
 		} else if (r == -EINVAL) {

@@ -299,7 +299,7 @@ static int read_device(struct gpv_root *root, const char *name, struct gpv_pci_d
 	return read_mdev_types(d, fd);
 }
 
-static void dev_clear(struct gpv_pci_dev *d)
+void gpv_pci_dev_clear(struct gpv_pci_dev *d)
 {
 	free(d->syspath);
 	free(d->driver);
@@ -317,7 +317,7 @@ struct gpv_pci *gpv_pci_free(struct gpv_pci *pci)
 	if (!pci)
 		return NULL;
 	for (size_t i = 0; i < pci->n; i++)
-		dev_clear(&pci->devs[i]);
+		gpv_pci_dev_clear(&pci->devs[i]);
 	free(pci->devs);
 	for (size_t i = 0; i < pci->n_groups; i++)
 		gpv_strv_clear(&pci->groups[i].members);

@@ -64,6 +64,8 @@ struct gpv_pci {
  * controllers. Caller frees *ret. */
 int gpv_pci_scan(struct gpv_root *root, const char *focus, struct gpv_pci **ret);
 struct gpv_pci *gpv_pci_free(struct gpv_pci *pci);
+/* Frees what one device holds (gpv_pci_free() does it for each). */
+void gpv_pci_dev_clear(struct gpv_pci_dev *d);
 
 const struct gpv_pci_dev *gpv_pci_find(const struct gpv_pci *pci, const char *addr);
 const struct gpv_iommu_group *gpv_pci_group(const struct gpv_pci *pci, int id);

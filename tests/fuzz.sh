@@ -12,7 +12,7 @@
 # a run count), GPV_FUZZ_JOBS (targets run at once, default 2).
 set -u
 
-targets="cpuinfo cmdline uevent mdev-desc ids pci-config root-resolve journal grub validate"
+targets="cpuinfo cmdline uevent mdev-desc ids pci-config root-resolve journal grub validate nodedev"
 runs=${GPV_FUZZ_RUNS:-20000}
 jobs=${GPV_FUZZ_JOBS:-2}
 
