@@ -482,3 +482,9 @@ int gpv_virt_nodedev_remove(struct gpv_virt *v, const char *name)
 	sym_virNodeDeviceFree(d);
 	return r;
 }
+
+void gpv_virt_clear_error(struct gpv_virt *v)
+{
+	free(v->error);
+	v->error = NULL;
+}

@@ -63,3 +63,6 @@ int gpv_virt_pool_path(struct gpv_virt *v, const char *pool, char **ret);
 int gpv_virt_nodedev_define_start(struct gpv_virt *v, const char *xml, char **ret_name);
 /* Stops and undefines the node device; 0 when it was gone. */
 int gpv_virt_nodedev_remove(struct gpv_virt *v, const char *name);
+
+/* Forgets the last failure (one the caller handled, e.g. -EOPNOTSUPP and a fallback). */
+void gpv_virt_clear_error(struct gpv_virt *v);
