@@ -18,6 +18,9 @@ command -v virt-xml-validate >/dev/null ||
 	{ echo "SKIP: no virt-xml-validate (Debian package libvirt-clients)"; exit 77; }
 model="$abs_top_builddir/tests/model/libgpvmodel.so"
 [ -f "$model" ] || { echo "SKIP: the kernel model $model is not built"; exit 77; }
+# bash's builtins write through stdio, which the model cannot see; dash calls write(2).
+command -v dash >/dev/null || { echo "SKIP: needs dash to write to the model"; exit 77; }
+command -v python3 >/dev/null || { echo "SKIP: needs python3 to read --json"; exit 77; }
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 
 tmp=$(mktemp -d) || exit 99
@@ -222,6 +225,10 @@ for step in 1 2 3 4 5; do
 done
 sriov || exit 99
 before=$(state)
+GPV_MODEL_FAIL=numvfs=EIO g deploy vf --template linux --gpu auto --share 30 --connect "$H"
+[ $? = 1 ] && has "cannot enable 3 VFs on 0000:03:00.0" && [ "$(state)" = "$before" ] &&
+	ok "VF: sriov_numvfs refused by the kernel fails step 1, nothing left" ||
+	bad "VF enable refused: $(cat "$tmp/err")"
 GPV_MODEL_FAIL=probe=EIO g deploy vf --template linux --gpu auto --share 30 --connect "$H"
 [ $? = 1 ] && [ "$(state)" = "$before" ] && no_journal &&
 	ok "VF: a bind the kernel fails is rolled back, VFs disabled" ||
