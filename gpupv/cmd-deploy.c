@@ -35,9 +35,9 @@ enum step_kind {
 	STEP_ENABLE_VFS,  /* sriov_numvfs of the PF, for a VF slice on a PF with none enabled */
 	STEP_BIND,	  /* the whole GPU, or the VF, to vfio-pci, through bind's plan */
 	STEP_CREATE_MDEV, /* the mdev slice: through libvirt's node devices, else sysfs */
-	STEP_VOLUME,  /* the disk, in the pool */
-	STEP_SEED,    /* the unattended-install medium, beside the disk */
-	STEP_DEFINE,  /* the domain, with its metadata */
+	STEP_VOLUME,	  /* the disk, in the pool */
+	STEP_SEED,	  /* the unattended-install medium, beside the disk */
+	STEP_DEFINE,	  /* the domain, with its metadata */
 	STEP_START,
 };
 
@@ -67,12 +67,12 @@ struct deploy {
 	struct gpv_root *root;
 	struct gpv_plan *bind_plan;
 	/* the slice, when the share allocator chose it (--share below 100, or --gpu auto) */
-	char *share_why;  /* the allocator's one line */
-	char *mdev_type;  /* owns d->slice.mdev_type */
-	char *nodedev;	  /* the mdev's libvirt node device, once created through libvirt */
-	char pf[13];	  /* VF slice: its PF */
-	int enable_vfs;	  /* VF slice: sriov_numvfs to write (the PF had none); 0: none */
-	int vf_index;	  /* VF slice: virtfnN of the PF */
+	char *share_why;	  /* the allocator's one line */
+	char *mdev_type;	  /* owns d->slice.mdev_type */
+	char *nodedev;		  /* the mdev's libvirt node device, once created through libvirt */
+	char pf[13];		  /* VF slice: its PF */
+	int enable_vfs;		  /* VF slice: sriov_numvfs to write (the PF had none); 0: none */
+	int vf_index;		  /* VF slice: virtfnN of the PF */
 	struct gpv_template *tpl; /* kept to rebuild the XML once the VF exists */
 	size_t failed_step; /* from 1; 0 none */
 	bool quiet;	    /* --json: the steps are not printed as they are done */
