@@ -249,6 +249,10 @@ sysw 3 "$t/$PF/sriov_numvfs" && [ -L "$t/sys/bus/pci/devices/0000:03:00.3" ] &&
 	[ ! -e "$t/sys/bus/pci/devices/0000:03:00.1/driver" ] &&
 	ok "model: sriov_numvfs 3 makes three VFs, with physfn links, on no driver" ||
 	bad "model: sriov_numvfs 3: $(ls "$t/$PF")"
+g bind 0000:03:00.1
+[ $? != 0 ] && has "'0000:03:00.1' is an SR-IOV virtual function of '0000:03:00.0'" &&
+	ok "gpupv bind still refuses a VF (only deploy binds one, for a slice)" ||
+	bad "bind of a VF: $(cat "$tmp/out" "$tmp/err")"
 ! sysw 2 "$t/$PF/sriov_numvfs" 2>/dev/null && grep -q "fail numvfs 0000:03:00.0 2 EBUSY" "$t/.model/log" &&
 	ok "model: a new count while VFs are enabled is EBUSY" || bad "model: numvfs 3 -> 2 not EBUSY"
 sysw 0 "$t/$PF/sriov_numvfs" && [ ! -e "$t/sys/bus/pci/devices/0000:03:00.1" ] &&
