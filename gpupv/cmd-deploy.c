@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "gpupv/gpupv.h"
@@ -13,6 +14,7 @@
 #include "lib/virt.h"
 #include "lib/xml.h"
 #include "probes/bind.h"
+#include "probes/share.h"
 #include "templates/domain.h"
 #include "templates/password.h"
 #include "templates/seed.h"
@@ -22,17 +24,20 @@
  * deploy and undeploy. deploy plans every change first (the steps below), prints the plan
  * with --dry-run, and otherwise makes the changes in order, undoing those already made, in
  * reverse, when one fails. What gpupv made for a domain is recorded in the domain's own
- * metadata (namespace META_URI), which is what undeploy reads.
+ * metadata (namespace META_URI), which is what undeploy reads: the GPU or VF it bound, the mdev
+ * it created (and its libvirt node device), the VFs it enabled.
  */
 #define META_URI "https://gpupv.org/deploy/1"
 #define META_PREFIX "gpupv"
 
 enum step_kind {
-	STEP_REPLACE, /* undeploy the existing domain of that name (--replace) */
-	STEP_BIND,    /* the whole GPU to vfio-pci, through bind's plan */
-	STEP_VOLUME,  /* the disk, in the pool */
-	STEP_SEED,    /* the unattended-install medium, beside the disk */
-	STEP_DEFINE,  /* the domain, with its metadata */
+	STEP_REPLACE,	  /* undeploy the existing domain of that name (--replace) */
+	STEP_ENABLE_VFS,  /* sriov_numvfs of the PF, for a VF slice on a PF with none enabled */
+	STEP_BIND,	  /* the whole GPU, or the VF, to vfio-pci, through bind's plan */
+	STEP_CREATE_MDEV, /* the mdev slice: through libvirt's node devices, else sysfs */
+	STEP_VOLUME,	  /* the disk, in the pool */
+	STEP_SEED,	  /* the unattended-install medium, beside the disk */
+	STEP_DEFINE,	  /* the domain, with its metadata */
 	STEP_START,
 };
 
@@ -61,6 +66,14 @@ struct deploy {
 	size_t n_steps;
 	struct gpv_root *root;
 	struct gpv_plan *bind_plan;
+	/* the slice, when the share allocator chose it (--share below 100, or --gpu auto) */
+	char *share_why;	  /* the allocator's one line */
+	char *mdev_type;	  /* owns d->slice.mdev_type */
+	char *nodedev;		  /* the mdev's libvirt node device, once created through libvirt */
+	char pf[13];		  /* VF slice: its PF */
+	int enable_vfs;		  /* VF slice: sriov_numvfs to write (the PF had none); 0: none */
+	int vf_index;		  /* VF slice: virtfnN of the PF */
+	struct gpv_template *tpl; /* kept to rebuild the XML once the VF exists */
 	size_t failed_step; /* from 1; 0 none */
 	bool quiet;	    /* --json: the steps are not printed as they are done */
 };
@@ -69,7 +82,9 @@ static const char *step_kind_str(enum step_kind k)
 {
 	static const char *const names[] = {
 		[STEP_REPLACE] = "remove-existing",
+		[STEP_ENABLE_VFS] = "enable-vfs",
 		[STEP_BIND] = "bind",
+		[STEP_CREATE_MDEV] = "create-mdev",
 		[STEP_VOLUME] = "create-volume",
 		[STEP_SEED] = "write-seed",
 		[STEP_DEFINE] = "define",
@@ -110,6 +125,10 @@ static void deploy_clear(struct deploy *d)
 	free(d->xml);
 	gpv_password_free(d->password);
 	gpv_plan_free(d->bind_plan);
+	free(d->share_why);
+	free(d->mdev_type);
+	free(d->nodedev);
+	gpv_template_free(d->tpl);
 	gpv_root_free(d->root);
 	gpv_virt_close(d->virt);
 }
@@ -137,24 +156,133 @@ static bool host_has_kvm(const struct deploy *d)
 	return gpv_virt_has_kvm(d->virt) > 0;
 }
 
+/* A random (version 4) UUID for an mdev. */
+static int new_uuid(char out[static 37])
+{
+	uint8_t b[16];
+	ssize_t n = getrandom(b, sizeof(b), 0);
+
+	if (n != (ssize_t)sizeof(b))
+		return n < 0 ? -errno : -EIO;
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+	snprintf(out, 37,
+		"%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+		b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+		b[14], b[15]);
+	return 0;
+}
+
+/* The address VF index of pf will have once enabled, for the plan: the PF's routing ID plus
+ * First VF Offset plus index times VF Stride, taken as 1 and 1 (Intel's integrated GPUs).
+ * Applying reads the real one from the PF's virtfnN link. */
+static int vf_guess(const char *pf, int index, char out[static 13])
+{
+	unsigned dom, bus, slot, fn, rid;
+
+	if (sscanf(pf, "%4x:%2x:%2x.%1x", &dom, &bus, &slot, &fn) != 4)
+		return -EINVAL;
+	rid = (bus << 8 | slot << 3 | fn) + 1 + (unsigned)index;
+	if (rid > 0xffff)
+		return -EINVAL;
+	snprintf(out, 13, "%04x:%02x:%02x.%x", dom, rid >> 8, (rid >> 3) & 0x1f, rid & 7);
+	return 0;
+}
+
+/* The share allocator's choice among the GPUs of p, or only `only` when one was named. On
+ * success *ret_gpu is the chosen GPU, in p. */
+static int plan_share(struct deploy *d, struct gpv_precheck *p, const struct gpv_gpu *only,
+	const struct gpv_gpu **ret_gpu, struct gpv_share_result *res)
+{
+	struct gpv_precheck one;
+	struct gpv_share_inventory *inv = NULL;
+	int r;
+
+	if (only) {
+		one = *p;
+		one.gpus = (struct gpv_gpu *)only;
+		one.n_gpus = 1;
+	}
+	r = gpv_share_inventory_new(only ? &one : p, &inv);
+	if (r < 0) {
+		gpv_error("deploy: cannot list the slices this host can give: %s", strerror(-r));
+		return r;
+	}
+	r = gpv_share_allocate(inv, d->share, res);
+	if (r == -ENOSPC) {
+		_cleanup_free_ char *why = NULL;
+
+		if (gpv_share_no_fit(inv, d->share, &why) == 0)
+			gpv_error("deploy: --share %u%s%s: %s", d->share, only ? " on " : "",
+				only ? only->dev->addr : "", why);
+	} else if (r < 0) {
+		gpv_error("deploy: --share %u: %s", d->share, strerror(-r));
+	} else {
+		*ret_gpu = NULL;
+		for (size_t i = 0; i < p->n_gpus && !*ret_gpu; i++)
+			if (streq(p->gpus[i].dev->addr, inv->gpus[res->gpu].addr))
+				*ret_gpu = &p->gpus[i];
+		if (!*ret_gpu)
+			r = -ENODEV;
+	}
+	gpv_share_inventory_free(inv);
+	return r;
+}
+
+/* A VF slice: an enabled free VF, or VFs to enable first (the chosen one: virtfn0). */
+static int plan_vf(struct deploy *d, struct gpv_precheck *p, const struct gpv_gpu *g,
+	const char *partition)
+{
+	struct gpv_refusal refusal = { 0 };
+	const struct gpv_pci_dev *vf;
+	int r;
+
+	memcpy(d->pf, g->dev->addr, 13);
+	d->slice.kind = GPV_SLICE_VF;
+	d->slice.n_addrs = 1;
+	if (startswith(partition, "VF to enable: sriov_numvfs ")) {
+		const char *num = partition + strlen("VF to enable: sriov_numvfs ");
+		uint64_t n;
+
+		if (gpv_parse_uint(num, 4096, &n) < 0 || n == 0)
+			return -EINVAL;
+		d->enable_vfs = (int)n;
+		d->vf_index = 0;
+		/* The VF does not exist yet: bound once enabled (apply). */
+		return vf_guess(d->pf, 0, d->slice.addrs[0]);
+	}
+	vf = gpv_pci_find(p->pci, partition);
+	if (!vf || gpv_pci_addr_normalize(partition, d->slice.addrs[0]) < 0)
+		return -ENODEV;
+	d->slice.vendor = vf->vendor;
+	d->slice.device = vf->device;
+	memcpy(d->gpu, vf->addr, 13);
+	r = gpv_bind_plan(d->root, p, vf->addr, GPV_BIND_VF, &d->bind_plan, &refusal);
+	if (r < 0) {
+		gpv_error("deploy: cannot bind the VF %s: %s", vf->addr,
+			refusal.message ? refusal.message : strerror(-r));
+		if (refusal.fix)
+			fprintf(stderr, "gpupv: fix: %s\n", refusal.fix);
+	}
+	gpv_refusal_clear(&refusal);
+	return r;
+}
+
 static int plan_gpu(struct deploy *d, const struct gpv_opts *o)
 {
 	struct gpv_precheck *p = NULL;
 	struct gpv_refusal refusal = { 0 };
+	struct gpv_share_result res = { 0 };
 	const struct gpv_gpu *g = NULL;
+	bool any;
 	int r;
 
 	if (!d->gpu_arg || streq(d->gpu_arg, "none")) {
 		d->slice.kind = GPV_SLICE_NONE;
 		return 0;
 	}
-	if (d->share != 100) {
-		gpv_error("deploy: --share %u: this gpupv deploys whole GPUs (--share 100) or none; "
-			  "'gpupv plan --share %u' shows the partition a share would get",
-			d->share, d->share);
-		return -EOPNOTSUPP;
-	}
-	if (!streq(d->gpu_arg, "auto") && gpv_pci_addr_normalize(d->gpu_arg, d->gpu) < 0) {
+	any = streq(d->gpu_arg, "auto");
+	if (!any && gpv_pci_addr_normalize(d->gpu_arg, d->gpu) < 0) {
 		gpv_error("deploy: --gpu '%s' is not a PCI address (0000:01:00.0 or 01:00.0), "
 			  "'auto' or 'none'",
 			d->gpu_arg);
@@ -163,23 +291,17 @@ static int plan_gpu(struct deploy *d, const struct gpv_opts *o)
 	r = gpv_examine(d->root, false, NULL, &p);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < p->n_gpus && !g; i++) {
-		const struct gpv_gpu *c = &p->gpus[i];
-
-		if (streq(d->gpu_arg, "auto") ? c->verdict != GPV_BLOCKED && !c->bmc
-					      : streq(c->dev->addr, d->gpu))
-			g = c;
-	}
-	if (!g) {
-		gpv_error("deploy: %s; 'gpupv precheck' shows the GPUs and what blocks them",
-			streq(d->gpu_arg, "auto") ? "no GPU of this host can be passed through"
-						  : "there is no GPU at that address");
+	for (size_t i = 0; i < p->n_gpus && !any && !g; i++)
+		if (streq(p->gpus[i].dev->addr, d->gpu))
+			g = &p->gpus[i];
+	if (!any && !g) {
+		gpv_error("deploy: there is no GPU at that address; 'gpupv precheck' shows the "
+			  "GPUs and what blocks them");
 		gpv_precheck_free(p);
 		return -ENODEV;
 	}
-	memcpy(d->gpu, g->dev->addr, 13);
 	/* 1. The precheck of the chosen GPU: a blocked one is refused with its reasons. */
-	if (g->verdict == GPV_BLOCKED) {
+	if (g && g->verdict == GPV_BLOCKED) {
 		gpv_error("deploy: GPU %s is blocked:", d->gpu);
 		for (size_t i = 0; i < g->n_problems; i++)
 			if (g->problems[i].severity == GPV_BLOCKER)
@@ -188,15 +310,47 @@ static int plan_gpu(struct deploy *d, const struct gpv_opts *o)
 		gpv_precheck_free(p);
 		return -EPERM;
 	}
+	/* Planned again under the lock: start from nothing. */
+	gpv_plan_free(TAKE_PTR(d->bind_plan));
+	free(TAKE_PTR(d->share_why));
+	free(TAKE_PTR(d->mdev_type));
+	d->enable_vfs = 0;
+	d->pf[0] = '\0';
+	/* 2. The slice: the smallest that holds the share (the allocator), or the whole GPU. */
+	if (any || d->share < 100) {
+		r = plan_share(d, p, g, &g, &res);
+		if (r < 0)
+			goto out;
+		d->share_why = TAKE_PTR(res.why);
+	}
+	memcpy(d->gpu, g->dev->addr, 13);
 	d->slice = (struct gpv_slice){ .kind = GPV_SLICE_WHOLE };
 	d->slice.vendor = g->dev->vendor;
 	d->slice.device = g->dev->device;
+	if (d->share_why && res.kind == GPV_SHARE_MDEV) {
+		d->slice.kind = GPV_SLICE_MDEV;
+		d->mdev_type = TAKE_PTR(res.partition);
+		d->slice.mdev_type = d->mdev_type;
+		memcpy(d->slice.mdev_parent, d->gpu, 13);
+		r = new_uuid(d->slice.mdev_uuid);
+		goto out;
+	}
+	if (d->share_why && res.kind == GPV_SHARE_VF) {
+		r = plan_vf(d, p, g, res.partition);
+		goto out;
+	}
+	if (d->share_why && res.kind != GPV_SHARE_WHOLE) {
+		gpv_error("deploy: --share %u would get %s, and this gpupv does not deploy %s "
+			  "slices yet; a larger --share gets another kind",
+			d->share, res.partition, gpv_share_kind_str(res.kind));
+		r = -EOPNOTSUPP;
+		goto out;
+	}
 	memcpy(d->slice.addrs[d->slice.n_addrs++], g->dev->addr, 13);
 	for (size_t i = 0; i < g->functions.n && d->slice.n_addrs < ELEMENTSOF(d->slice.addrs); i++)
 		if (!streq(g->functions.v[i], g->dev->addr))
 			memcpy(d->slice.addrs[d->slice.n_addrs++], g->functions.v[i], 13);
-	/* 2. The slice: the whole GPU through bind's plan (nothing to do when bound already). */
-	gpv_plan_free(TAKE_PTR(d->bind_plan));
+	/* The whole GPU through bind's plan (nothing to do when bound already). */
 	r = gpv_bind_plan(d->root, p, d->gpu, 0, &d->bind_plan, &refusal);
 	if (r < 0) {
 		gpv_error("deploy: cannot bind %s: %s", d->gpu,
@@ -205,6 +359,8 @@ static int plan_gpu(struct deploy *d, const struct gpv_opts *o)
 			fprintf(stderr, "gpupv: fix: %s\n", refusal.fix);
 	}
 	gpv_refusal_clear(&refusal);
+out:
+	gpv_share_result_clear(&res);
 	gpv_precheck_free(p);
 	return r;
 }
@@ -243,14 +399,70 @@ static int metadata_xml(const struct deploy *d, char **ret)
 		(d->volume && (r = gpv_xml_set_attr(n, "pool", d->pool)) < 0) ||
 		(d->volume && (r = gpv_xml_set_attr(n, "volume", d->volume)) < 0) ||
 		(d->seed_path && (r = gpv_xml_set_attr(n, "seed", d->seed_path)) < 0) ||
-		(d->slice.kind == GPV_SLICE_WHOLE && (r = gpv_xml_set_attr(n, "gpu", d->gpu)) < 0) ||
+		((d->slice.kind == GPV_SLICE_WHOLE || d->slice.kind == GPV_SLICE_VF) &&
+			(r = gpv_xml_set_attr(n, "gpu", d->gpu)) < 0) ||
 		(d->bind_plan && !d->bind_plan->nothing_to_do &&
 			(r = gpv_xml_set_attr(n, "bound", "yes")) < 0))
 		goto out;
+	/* The slice gpupv made: the mdev (and its libvirt node device), the VFs it enabled. */
+	if (d->slice.kind == GPV_SLICE_MDEV &&
+		((r = gpv_xml_set_attr(n, "mdev", d->slice.mdev_uuid)) < 0 ||
+			(d->nodedev && (r = gpv_xml_set_attr(n, "mdev-nodedev", d->nodedev)) < 0)))
+		goto out;
+	if (d->slice.kind == GPV_SLICE_VF && d->enable_vfs) {
+		char num[16];
+
+		snprintf(num, sizeof(num), "%d", d->enable_vfs);
+		if ((r = gpv_xml_set_attr(n, "pf", d->pf)) < 0 ||
+			(r = gpv_xml_set_attr(n, "vfs-enabled", num)) < 0)
+			goto out;
+	}
 	r = gpv_xml_format(doc, ret);
 out:
 	gpv_xml_free(doc);
 	return r;
+}
+
+/* The steps that prepare the slice, each saying why the allocator chose it (--share). */
+static int add_slice_steps(struct deploy *d)
+{
+	_cleanup_free_ char *why = d->share_why ? gpv_strf("; --share %u: %s", d->share,
+							  d->share_why)
+						: strdup("");
+	bool bind = d->bind_plan && !d->bind_plan->nothing_to_do;
+	int r;
+
+	if (!why)
+		return -ENOMEM;
+	switch (d->slice.kind) {
+	case GPV_SLICE_MDEV:
+		return add_step(d, STEP_CREATE_MDEV,
+			gpv_strf("create the mdev %s of type %s on %s%s", d->slice.mdev_uuid,
+				d->slice.mdev_type, d->slice.mdev_parent, why));
+	case GPV_SLICE_VF:
+		if (d->enable_vfs) {
+			r = add_step(d, STEP_ENABLE_VFS,
+				gpv_strf("enable %d VFs on %s (sriov_numvfs %d)%s", d->enable_vfs,
+					d->pf, d->enable_vfs, why));
+			if (r < 0)
+				return r;
+			return add_step(d, STEP_BIND,
+				gpv_strf("bind its VF virtfn%d (%s, the address read once enabled) "
+					 "to vfio-pci",
+					d->vf_index, d->slice.addrs[0]));
+		}
+		return !bind ? 0
+			     : add_step(d, STEP_BIND, gpv_strf("bind the VF %s of %s to vfio-pci%s",
+							     d->gpu, d->pf, why));
+	case GPV_SLICE_WHOLE:
+		if (!bind)
+			return 0;
+		return add_step(d, STEP_BIND,
+			gpv_strf("bind %s and its functions to vfio-pci (%zu devices)%s", d->gpu,
+				d->bind_plan->binding.n_devs, why));
+	default:
+		return 0;
+	}
 }
 
 static int plan(struct deploy *d, const struct gpv_opts *o)
@@ -340,10 +552,8 @@ static int plan(struct deploy *d, const struct gpv_opts *o)
 	r = plan_gpu(d, o);
 	if (r < 0)
 		goto out;
-	if (d->bind_plan && !d->bind_plan->nothing_to_do &&
-		(r = add_step(d, STEP_BIND, gpv_strf("bind %s and its functions to vfio-pci "
-						     "(%zu devices)",
-						d->gpu, d->bind_plan->binding.n_devs))) < 0)
+	r = add_slice_steps(d);
+	if (r < 0)
 		goto out;
 
 	d->volume = gpv_strf("%s.qcow2", d->name);
@@ -410,6 +620,8 @@ static int plan(struct deploy *d, const struct gpv_opts *o)
 	if (!d->no_start && (r = add_step(d, STEP_START, gpv_strf("start '%s'", d->name))) < 0)
 		goto out;
 out:
+	if (r == 0)
+		d->tpl = TAKE_PTR(t); /* a VF enabled while applying rebuilds the XML */
 	gpv_template_free(t);
 	return r;
 }
@@ -437,6 +649,135 @@ out:
 	return r;
 }
 
+static int write_numvfs(struct deploy *d, const char *pf, int n)
+{
+	_cleanup_free_ char *path = gpv_strf("/sys/bus/pci/devices/%s/sriov_numvfs", pf);
+	char num[16];
+
+	snprintf(num, sizeof(num), "%d", n);
+	return path ? gpv_root_write(d->root, path, num) : -ENOMEM;
+}
+
+/* sriov_numvfs, and the chosen VF's link on the PF once the kernel has made it. */
+static int enable_vfs(struct deploy *d)
+{
+	_cleanup_free_ char *link = gpv_strf("/sys/bus/pci/devices/%s/virtfn%d", d->pf,
+		d->vf_index);
+	int r = write_numvfs(d, d->pf, d->enable_vfs);
+
+	if (r < 0) {
+		gpv_error("deploy: cannot enable %d VFs on %s (writing its sriov_numvfs): %s",
+			d->enable_vfs, d->pf, strerror(-r));
+		return r;
+	}
+	if (!link)
+		return -ENOMEM;
+	if (gpv_root_exists(d->root, link) < 0) {
+		gpv_error("deploy: %s took sriov_numvfs %d but shows no virtfn%d", d->pf,
+			d->enable_vfs, d->vf_index);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+/* The VF just enabled: its real address, its bind plan, and the domain XML with it. */
+static int plan_new_vf(struct deploy *d)
+{
+	_cleanup_free_ char *link = gpv_strf("/sys/bus/pci/devices/%s/virtfn%d", d->pf,
+		d->vf_index);
+	_cleanup_free_ char *canon = NULL;
+	struct gpv_precheck *p = NULL;
+	struct gpv_refusal refusal = { 0 };
+	const struct gpv_pci_dev *vf;
+	const char *base;
+	int r;
+
+	if (!link)
+		return -ENOMEM;
+	r = gpv_root_resolve(d->root, link, &canon);
+	if (r < 0)
+		return r;
+	base = strrchr(canon, '/') ? strrchr(canon, '/') + 1 : canon;
+	if (gpv_pci_addr_normalize(base, d->gpu) < 0)
+		return -ENODEV;
+	r = gpv_examine(d->root, false, NULL, &p);
+	if (r < 0)
+		return r;
+	vf = gpv_pci_find(p->pci, d->gpu);
+	if (!vf) {
+		gpv_precheck_free(p);
+		return -ENODEV;
+	}
+	memcpy(d->slice.addrs[0], d->gpu, 13);
+	d->slice.vendor = vf->vendor;
+	d->slice.device = vf->device;
+	gpv_plan_free(TAKE_PTR(d->bind_plan));
+	r = gpv_bind_plan(d->root, p, d->gpu, GPV_BIND_VF, &d->bind_plan, &refusal);
+	if (r < 0)
+		gpv_error("deploy: cannot bind the VF %s: %s", d->gpu,
+			refusal.message ? refusal.message : strerror(-r));
+	gpv_refusal_clear(&refusal);
+	gpv_precheck_free(p);
+	if (r < 0)
+		return r;
+	free(TAKE_PTR(d->xml));
+	r = build_xml(d, d->tpl);
+	if (r < 0)
+		gpv_error("deploy: cannot build the domain with the VF %s: %s", d->gpu,
+			strerror(-r));
+	return r;
+}
+
+/* Through libvirt's node devices where the connection can (a persistent mdev, which libvirt
+ * starts again at boot), else by writing the UUID to the type's create. */
+static int create_mdev(struct deploy *d)
+{
+	_cleanup_free_ char *xml = NULL, *path = NULL, *dev = NULL;
+	int r = gpv_nodedev_build(&d->slice, &xml);
+
+	if (r < 0)
+		return r;
+	r = gpv_virt_nodedev_define_start(d->virt, xml, &d->nodedev);
+	if (r != -EOPNOTSUPP)
+		return r;
+	gpv_debug("deploy: libvirt cannot define node devices here (%s); writing the UUID to "
+		  "the type's create",
+		gpv_virt_error(d->virt));
+	gpv_virt_clear_error(d->virt);
+	path = gpv_strf("/sys/bus/pci/devices/%s/mdev_supported_types/%s/create",
+		d->slice.mdev_parent, d->slice.mdev_type);
+	dev = gpv_strf("/sys/bus/mdev/devices/%s", d->slice.mdev_uuid);
+	if (!path || !dev)
+		return -ENOMEM;
+	r = gpv_root_write(d->root, path, d->slice.mdev_uuid);
+	if (r < 0) {
+		gpv_error("deploy: cannot create the mdev %s: writing %s: %s", d->slice.mdev_uuid,
+			path, strerror(-r));
+		return r;
+	}
+	if (gpv_root_exists(d->root, dev) < 0) {
+		gpv_error("deploy: %s took the UUID %s but shows no %s", d->slice.mdev_parent,
+			d->slice.mdev_uuid, dev);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+static int remove_mdev(struct gpv_virt *v, struct gpv_root *root, const char *uuid,
+	const char *nodedev)
+{
+	_cleanup_free_ char *path = NULL;
+	int r;
+
+	if (nodedev)
+		return gpv_virt_nodedev_remove(v, nodedev);
+	path = gpv_strf("/sys/bus/mdev/devices/%s/remove", uuid);
+	if (!path)
+		return -ENOMEM;
+	r = gpv_root_write(root, path, "1");
+	return r == -ENOENT ? 0 : r;
+}
+
 static int do_step(struct deploy *d, struct step *s)
 {
 	_cleanup_free_ char *xml = NULL;
@@ -446,11 +787,17 @@ static int do_step(struct deploy *d, struct step *s)
 	switch (s->kind) {
 	case STEP_REPLACE:
 		return gpv_undeploy(d->virt, d->root, d->name, false);
+	case STEP_ENABLE_VFS:
+		return enable_vfs(d);
 	case STEP_BIND:
+		if (d->slice.kind == GPV_SLICE_VF && d->enable_vfs && (r = plan_new_vf(d)) < 0)
+			return r;
 		r = gpv_plan_apply(d->root, d->bind_plan, &failed);
 		if (r < 0 && d->bind_plan->failure_detail)
 			gpv_error("%s", d->bind_plan->failure_detail);
 		return r;
+	case STEP_CREATE_MDEV:
+		return create_mdev(d);
 	case STEP_VOLUME:
 		r = volume_xml(d, &xml);
 		return r < 0 ? r : gpv_virt_volume_create(d->virt, d->pool, xml, NULL);
@@ -499,6 +846,12 @@ static void undo_step(struct deploy *d, struct step *s)
 		gpv_plan_free(back);
 		gpv_refusal_clear(&refusal);
 		break;
+	case STEP_ENABLE_VFS:
+		r = write_numvfs(d, d->pf, 0);
+		break;
+	case STEP_CREATE_MDEV:
+		r = remove_mdev(d->virt, d->root, d->slice.mdev_uuid, d->nodedev);
+		break;
 	case STEP_VOLUME:
 		r = gpv_virt_volume_delete(d->virt, d->pool, d->volume);
 		break;
@@ -537,6 +890,16 @@ static void check_nothing_left(struct deploy *d)
 		gpv_error("deploy: left behind after the rollback:%s%s; remove %s by hand",
 			dom != 0 ? " the domain" : "", vol != 0 ? " the volume" : "",
 			dom != 0 && vol != 0 ? "them" : "it");
+	if (d->slice.kind == GPV_SLICE_MDEV && !d->nodedev) {
+		_cleanup_free_ char *dev = gpv_strf("/sys/bus/mdev/devices/%s", d->slice.mdev_uuid);
+
+		if (dev && gpv_root_exists(d->root, dev) < 0)
+			fprintf(stderr, "gpupv: checked: no mdev %s is left\n", d->slice.mdev_uuid);
+		else
+			gpv_error("deploy: left behind after the rollback: the mdev %s; remove it "
+				  "by writing 1 to %s/remove",
+				d->slice.mdev_uuid, dev ? dev : "its folder");
+	}
 }
 
 static int apply(struct deploy *d)
@@ -567,9 +930,29 @@ static int apply(struct deploy *d)
 	return 0;
 }
 
+/* Whether a VF of pf is on vfio-pci (a VM has it, or is about to). */
+static bool vfs_in_use(struct gpv_root *root, const char *pf)
+{
+	for (int i = 0; i < 4096; i++) {
+		_cleanup_free_ char *vf = gpv_strf("/sys/bus/pci/devices/%s/virtfn%d", pf, i);
+		_cleanup_free_ char *link = gpv_strf("%s/driver", vf ? vf : "");
+		_cleanup_free_ char *drv = NULL;
+
+		if (!link || !vf)
+			return true;
+		if (gpv_root_exists(root, vf) < 0)
+			return false;
+		if (gpv_root_resolve(root, link, &drv) == 0 && strrchr(drv, '/') &&
+			streq(strrchr(drv, '/'), "/vfio-pci"))
+			return true;
+	}
+	return false;
+}
+
 int gpv_undeploy(struct gpv_virt *v, struct gpv_root *root, const char *name, bool keep_disk)
 {
 	_cleanup_free_ char *meta = NULL, *pool = NULL, *volume = NULL, *gpu = NULL, *seed = NULL;
+	_cleanup_free_ char *mdev = NULL, *nodedev = NULL, *pf = NULL;
 	struct gpv_xml_doc *doc = NULL;
 	int r = gpv_virt_domain_get_metadata(v, name, META_URI, &meta);
 
@@ -592,6 +975,12 @@ int gpv_undeploy(struct gpv_virt *v, struct gpv_root *root, const char *name, bo
 			seed = strdup(a);
 		if ((a = gpv_xml_attr(n, "bound")) && streq(a, "yes") && (a = gpv_xml_attr(n, "gpu")))
 			gpu = strdup(a);
+		if ((a = gpv_xml_attr(n, "mdev")))
+			mdev = strdup(a);
+		if ((a = gpv_xml_attr(n, "mdev-nodedev")))
+			nodedev = strdup(a);
+		if ((a = gpv_xml_attr(n, "vfs-enabled")) && (a = gpv_xml_attr(n, "pf")))
+			pf = strdup(a);
 	}
 	gpv_xml_free(doc);
 	r = gpv_virt_domain_destroy(v, name);
@@ -614,6 +1003,14 @@ int gpv_undeploy(struct gpv_virt *v, struct gpv_root *root, const char *name, bo
 			r = gpv_plan_apply(root, back, NULL);
 		gpv_plan_free(back);
 		gpv_refusal_clear(&refusal);
+	}
+	if (r >= 0 && mdev && (nodedev || root))
+		r = remove_mdev(v, root, mdev, nodedev);
+	/* The VFs gpupv enabled go when none of them is given to a VM any more. */
+	if (r >= 0 && pf && root && !vfs_in_use(root, pf)) {
+		_cleanup_free_ char *path = gpv_strf("/sys/bus/pci/devices/%s/sriov_numvfs", pf);
+
+		r = path ? gpv_root_write(root, path, "0") : -ENOMEM;
 	}
 	return r;
 }
@@ -642,16 +1039,20 @@ enum {
 };
 
 static const char deploy_help[] =
-	"Usage: gpupv deploy NAME --template TEMPLATE [--gpu GPU|auto|none] [--share 100]\n"
+	"Usage: gpupv deploy NAME --template TEMPLATE [--gpu GPU|auto|none] [--share PERCENT]\n"
 	"                   [--memory SIZE] [--cpus N] [--disk SIZE] [--iso FILE]\n"
 	"                   [--virtio-iso FILE] [--looking-glass] [--connect URI] [--pool POOL]\n"
 	"                   [--network NET|none] [--user NAME --password-file FILE|-]\n"
 	"                   [--autologon] [--no-start] [--replace] [--dry-run] [--json]\n"
 	"                   [--root DIR]\n\n"
-	"Creates the libvirt domain NAME from TEMPLATE ('gpupv templates'), with a whole GPU\n"
-	"(bound to vfio-pci first) or none, a qcow2 disk in POOL, and starts it. Every change\n"
-	"is planned first (--dry-run prints the plan and the domain XML); a failure undoes\n"
-	"what was done. Sizes take K, M, G or T (powers of 1024); a bare number is bytes.\n"
+	"Creates the libvirt domain NAME from TEMPLATE ('gpupv templates'), with a GPU or none,\n"
+	"a qcow2 disk in POOL, and starts it. --share below 100 (or --gpu auto) gives the VM the\n"
+	"smallest slice of at least PERCENT of one GPU that is free, as 'gpupv plan' picks it:\n"
+	"a whole GPU (bound to vfio-pci), an SR-IOV VF (VFs enabled as needed, the VF bound to\n"
+	"vfio-pci) or a mediated device (created); nothing fitting exits 4 with the shares this\n"
+	"host can give. Every change is planned first (--dry-run prints the plan and the domain\n"
+	"XML); a failure undoes what was done. Sizes take K, M, G or T (powers of 1024); a bare\n"
+	"number is bytes.\n"
 	"--user writes an unattended-install medium beside the disk (autounattend.xml for\n"
 	"Windows, a cloud-init seed for Linux) making that user, with the password read\n"
 	"from FILE (mode 0600) or standard input; it is never printed or logged.\n"
@@ -661,7 +1062,8 @@ static const char deploy_help[] =
 static const char undeploy_help[] =
 	"Usage: gpupv undeploy NAME [--keep-disk] [--connect URI] [--dry-run] [--root DIR]\n\n"
 	"Stops and removes the domain NAME that gpupv deployed, its disk (unless\n"
-	"--keep-disk), and gives its GPU back to the host when gpupv bound it.\n";
+	"--keep-disk), and gives its GPU back to the host when gpupv bound it; removes the mdev\n"
+	"gpupv made for it, and disables the VFs gpupv enabled once none is given to a VM.\n";
 
 static int parse(int argc, char **argv, const char *cmd, struct gpv_opts *o, struct deploy *d,
 	bool *keep_disk, int *ret_status)
@@ -857,7 +1259,9 @@ int gpv_cmd_deploy(const struct gpv_opts *gopts, int argc, char **argv)
 	r = plan(&d, &o);
 	/* A bind is planned again under bind's lock, from what the host is once no other gpupv
 	 * is changing it (a deploy that binds nothing takes no lock). */
-	if (r == 0 && !d.dry_run && d.bind_plan && !d.bind_plan->nothing_to_do) {
+	if (r == 0 && !d.dry_run &&
+		((d.bind_plan && !d.bind_plan->nothing_to_do) || d.slice.kind == GPV_SLICE_MDEV ||
+			d.slice.kind == GPV_SLICE_VF)) {
 		long holder = 0;
 
 		lock = gpv_bind_lock(d.root, false, &holder);
@@ -868,7 +1272,8 @@ int gpv_cmd_deploy(const struct gpv_opts *gopts, int argc, char **argv)
 		if (lock < 0) {
 			gpv_error("cannot take the lock /run/gpupv/lock: %s", strerror(-lock));
 			r = lock;
-		} else {
+		} else if (d.slice.kind == GPV_SLICE_WHOLE) {
+			/* (An mdev or a VF is checked again as it is made.) */
 			r = plan_gpu(&d, &o);
 		}
 	}
@@ -876,9 +1281,9 @@ int gpv_cmd_deploy(const struct gpv_opts *gopts, int argc, char **argv)
 		if (lock >= 0)
 			close(lock);
 		deploy_clear(&d);
-		return r == -EINVAL || r == -EEXIST ? GPV_EXIT_USAGE
-		       : r == -EPERM		    ? GPV_EXIT_BLOCKED
-						    : GPV_EXIT_ERROR;
+		return r == -EINVAL || r == -EEXIST	 ? GPV_EXIT_USAGE
+		       : r == -EPERM || r == -ENOSPC ? GPV_EXIT_BLOCKED
+						     : GPV_EXIT_ERROR;
 	}
 	d.quiet = o.json;
 	if (d.dry_run && o.json) {

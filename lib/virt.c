@@ -556,3 +556,9 @@ int gpv_virt_pci_reattach(struct gpv_virt *v, const char *addr)
 	sym_virNodeDeviceFree(d);
 	return r;
 }
+
+void gpv_virt_clear_error(struct gpv_virt *v)
+{
+	free(v->error);
+	v->error = NULL;
+}

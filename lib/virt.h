@@ -71,3 +71,5 @@ int gpv_virt_nodedev_pci(struct gpv_virt *v, char ***ret, size_t *ret_n);
  * write itself. */
 int gpv_virt_pci_detach(struct gpv_virt *v, const char *addr);
 int gpv_virt_pci_reattach(struct gpv_virt *v, const char *addr);
+/* Forgets the last failure (one the caller handled, e.g. -EOPNOTSUPP and a fallback). */
+void gpv_virt_clear_error(struct gpv_virt *v);

@@ -989,10 +989,55 @@ static int check_refusals(struct gpv_root *root, struct gpv_precheck *p,
 	return 0;
 }
 
+/* GPV_BIND_VF: the VF alone, with the other members of its IOMMU group (which must leave
+ * the host with it), planned like a GPU; its PF stays where it is. members is freed by the
+ * caller. */
+static int vf_as_gpu(const struct gpv_precheck *p, const struct gpv_pci_dev *vf,
+	struct gpv_gpu *g)
+{
+	const struct gpv_iommu_group *grp = gpv_pci_group(p->pci, vf->iommu_group);
+	size_t n = grp ? grp->members.n : 0;
+
+	*g = (struct gpv_gpu){ .dev = vf, .verdict = GPV_READY };
+	g->members = calloc(n + 1, sizeof(*g->members));
+	if (!g->members)
+		return -ENOMEM;
+	g->members[g->n_members++] = (struct gpv_member){ vf, vf->iommu_group, GPV_ROLE_GPU };
+	for (size_t i = 0; i < n; i++) {
+		const struct gpv_pci_dev *m = gpv_pci_find(p->pci, grp->members.v[i]);
+
+		if (m && m != vf)
+			g->members[g->n_members++] = (struct gpv_member){ m, vf->iommu_group,
+				gpv_pci_is_bridge(m) ? GPV_ROLE_BRIDGE : GPV_ROLE_OTHER };
+	}
+	return 0;
+}
+
+static int bind_plan(struct gpv_root *root, struct gpv_precheck *p, const struct gpv_gpu *g,
+	const char *addr, unsigned flags, struct gpv_plan **ret, struct gpv_refusal *refusal);
+
 int gpv_bind_plan(struct gpv_root *root, struct gpv_precheck *p, const char *addr,
 	unsigned flags, struct gpv_plan **ret, struct gpv_refusal *refusal)
 {
 	const struct gpv_gpu *g = find_gpu(p, addr);
+	const struct gpv_pci_dev *dev = gpv_pci_find(p->pci, addr);
+	struct gpv_gpu vf;
+	int r;
+
+	if (!g && dev && dev->is_vf && (flags & GPV_BIND_VF)) {
+		r = vf_as_gpu(p, dev, &vf);
+		if (r < 0)
+			return r;
+		r = bind_plan(root, p, &vf, addr, flags, ret, refusal);
+		free(vf.members);
+		return r;
+	}
+	return bind_plan(root, p, g, addr, flags, ret, refusal);
+}
+
+static int bind_plan(struct gpv_root *root, struct gpv_precheck *p, const struct gpv_gpu *g,
+	const char *addr, unsigned flags, struct gpv_plan **ret, struct gpv_refusal *refusal)
+{
 	const struct gpv_pci_dev *dev = gpv_pci_find(p->pci, addr);
 	struct gpv_binding existing = { 0 };
 	struct gpv_plan *plan;

@@ -93,6 +93,8 @@ void gpv_refusal_clear(struct gpv_refusal *r);
 enum {
 	GPV_BIND_FORCE = 1 << 0,   /* take the host's only display */
 	GPV_BIND_PERSIST = 1 << 1, /* keep the binding across reboots */
+	GPV_BIND_VF = 1 << 2,	   /* addr may be an SR-IOV VF: bound alone, its PF left as it
+				    * is (deploy, for a VF slice); journaled like a GPU */
 };
 
 /*
@@ -111,7 +113,8 @@ int gpv_persist_sync(struct gpv_root *root);
  * already), or a negative errno with *refusal filled: -ENODEV no such GPU, -EBUSY a device
  * the host uses, -EPERM the host's only display, -EOPNOTSUPP a VF or a BMC display, -EEXIST
  * an unfinished journal. p may come from gpv_precheck_run() with GPV_PRECHECK_DEVICES: the
- * host checks are added to it when a refusal needs them.
+ * host checks are added to it when a refusal needs them. A VF is refused unless flags has
+ * GPV_BIND_VF.
  */
 int gpv_bind_plan(struct gpv_root *root, struct gpv_precheck *p, const char *addr,
 	unsigned flags, struct gpv_plan **ret, struct gpv_refusal *refusal);

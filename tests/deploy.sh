@@ -162,9 +162,10 @@ bad_input "--user and --password-file go together" vm --template linux --user al
 printf "pw\n" >"$tmp/pw2" && chmod 600 "$tmp/pw2"
 bad_input "alice" alice --template linux --user alice --password-file "$tmp/pw2"
 bad_input "--template is needed" vm
-g deploy vm --template linux --connect "$H" --gpu 0000:0c:00.0 --share 50
-[ $? != 0 ] && has "gpupv plan --share 50" && ok "--share below 100 points to gpupv plan" ||
-	bad "--share 50: $(cat "$tmp/err")"
+g deploy vm --template linux --connect "$H" --gpu 0000:0c:00.0 --share 50 --dry-run &&
+	has "1  bind 0000:0c:00.0 .*; --share 50: the whole GPU: the smallest free slice of at least 50%; it offers no partitions" &&
+	ok "--share 50 on a GPU with no partitions: the whole GPU, and why" ||
+	bad "--share 50: $(cat "$tmp/out" "$tmp/err")"
 g deploy vm --template linux --connect "test:///nonexistent.xml"
 [ $? = 1 ] && has "cannot connect to libvirt" && ok "a bad URI: libvirt's message" ||
 	bad "bad URI: $(cat "$tmp/err")"

@@ -8,7 +8,9 @@
  * files through which userspace moves a PCI device between drivers (DEV/driver_override,
  * sys/bus/pci/drivers/DRV/unbind and bind, sys/bus/pci/drivers_probe) change the tree the way the
  * kernel would: the driver links move, ROOT/dev/vfio/GROUP appears and disappears, and
- * VFIO_GROUP_GET_STATUS on that file answers from the group's drivers. Everything else, and every
+ * VFIO_GROUP_GET_STATUS on that file answers from the group's drivers. Writes to an mdev type's
+ * create, an mdev's remove and a PF's sriov_numvfs make and remove mediated devices and SR-IOV
+ * VFs as the kernel would. Everything else, and every
  * path outside the root, passes through untouched.
  *
  * The state is the tree itself (links and files), so any number of processes share one model;
@@ -83,12 +85,24 @@ __attribute__((constructor)) static void model_init(void)
 
 /* ---- paths ----------------------------------------------------------------------------------- */
 
-enum kind { K_NONE, K_OVERRIDE, K_UNBIND, K_BIND, K_PROBE, K_GROUP, K_CONTAINER };
+enum kind {
+	K_NONE,
+	K_OVERRIDE,
+	K_UNBIND,
+	K_BIND,
+	K_PROBE,
+	K_MDEV_CREATE, /* PARENT/mdev_supported_types/TYPE/create */
+	K_MDEV_REMOVE, /* MDEV/remove, MDEV a directory with an mdev_type link */
+	K_NUMVFS,      /* PF/sriov_numvfs */
+	K_GROUP,
+	K_CONTAINER,
+};
 
 /* What a canonical path is to the model. */
 struct target {
 	enum kind kind;
-	char dev[PATH_MAX];	/* K_OVERRIDE: the device's directory */
+	char dev[PATH_MAX];	/* K_OVERRIDE, K_NUMVFS: the device's directory; K_MDEV_CREATE: the
+				 * type's; K_MDEV_REMOVE: the mdev's */
 	char drv[NAME_MAX + 1]; /* K_UNBIND, K_BIND: the driver */
 	char group[32];		/* K_GROUP: the group number */
 };
@@ -216,6 +230,28 @@ static enum kind classify(const char *path, struct target *t)
 			(int)(strlen(path) - strlen("/driver_override")), path);
 		return t->kind = K_OVERRIDE;
 	}
+	if (startswith(rel, "sys/devices/") && endswith(rel, "/sriov_numvfs")) {
+		fmt(t->dev, sizeof(t->dev), "%.*s", (int)(strlen(path) - strlen("/sriov_numvfs")),
+			path);
+		return t->kind = K_NUMVFS;
+	}
+	if (startswith(rel, "sys/devices/") && endswith(rel, "/create") &&
+		strstr(rel, "/mdev_supported_types/")) {
+		fmt(t->dev, sizeof(t->dev), "%.*s", (int)(strlen(path) - strlen("/create")), path);
+		return t->kind = K_MDEV_CREATE;
+	}
+	if (startswith(rel, "sys/devices/") && endswith(rel, "/remove")) {
+		char link[PATH_MAX + 16];
+		struct stat st;
+
+		fmt(t->dev, sizeof(t->dev), "%.*s", (int)(strlen(path) - strlen("/remove")), path);
+		/* Only an mdev's remove: a PCI device's is not modeled. */
+		if (fmt(link, sizeof(link), "%s/mdev_type", t->dev) && lstat(link, &st) == 0 &&
+			S_ISLNK(st.st_mode))
+			return t->kind = K_MDEV_REMOVE;
+		t->dev[0] = '\0';
+		return K_NONE;
+	}
 	if (streq(rel, "dev/vfio/vfio"))
 		return t->kind = K_CONTAINER;
 	if (startswith(rel, "dev/vfio/") && is_number(rel + strlen("dev/vfio/"))) {
@@ -227,7 +263,8 @@ static enum kind classify(const char *path, struct target *t)
 
 static bool is_store(enum kind k)
 {
-	return k == K_OVERRIDE || k == K_UNBIND || k == K_BIND || k == K_PROBE;
+	return k == K_OVERRIDE || k == K_UNBIND || k == K_BIND || k == K_PROBE ||
+	       k == K_MDEV_CREATE || k == K_MDEV_REMOVE || k == K_NUMVFS;
 }
 
 /* ---- the tree: every change is checked to stay under the root -------------------------------- */
@@ -579,6 +616,291 @@ static int store_probe(struct request *q)
 	return 0;
 }
 
+/* ---- mediated devices and SR-IOV ------------------------------------------------------------- */
+
+static int tree_rmdir(const char *path)
+{
+	if (!inside(path))
+		return -EPERM;
+	return rmdir(path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+/* Removes a directory of plain files and links (a device's attributes), then the directory. */
+static int tree_rm_flat(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int r = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((e = readdir(d)) && r >= 0)
+		if (!streq(e->d_name, ".") && !streq(e->d_name, "..") &&
+			fmt(path, sizeof(path), "%s/%s", dir, e->d_name))
+			r = tree_unlink(path);
+	closedir(d);
+	return r < 0 ? r : tree_rmdir(dir);
+}
+
+static long read_number(const char *dir, const char *name)
+{
+	char path[PATH_MAX], buf[64];
+
+	if (!fmt(path, sizeof(path), "%s/%s", dir, name) || tree_read(path, buf, sizeof(buf)) < 0)
+		return -1;
+	return strtol(buf, NULL, 0);
+}
+
+static int write_number(const char *dir, const char *name, long v)
+{
+	char path[PATH_MAX], buf[32];
+
+	fmt(buf, sizeof(buf), "%ld\n", v);
+	return fmt(path, sizeof(path), "%s/%s", dir, name) ? tree_write(path, buf, O_TRUNC)
+							    : -ENAMETOOLONG;
+}
+
+/* A link at dir/name to target, relative as sysfs makes it. */
+static int tree_link(const char *dir, const char *name, const char *target)
+{
+	char link[PATH_MAX], text[PATH_MAX];
+
+	if (!fmt(link, sizeof(link), "%s/%s", dir, name) ||
+		!relative(dir, target, text, sizeof(text)))
+		return -ENAMETOOLONG;
+	return tree_symlink(text, link);
+}
+
+static bool uuid_ok(const char *s)
+{
+	if (strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++)
+		if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-'
+							     : !strchr("0123456789abcdefABCDEF", s[i]))
+			return false;
+	return true;
+}
+
+/* create_store() (drivers/vfio/mdev/mdev_sysfs.c, mdev_device_create()): the UUID must parse
+ * (EINVAL) and be new (EEXIST), the type must have an instance left (EUSERS); the mdev appears
+ * as PARENT/UUID with its mdev_type link and remove attribute, on the mdev bus
+ * (sys/bus/mdev/devices/UUID) and in the type's devices/. Each type counts its own instances:
+ * GVT-g's shared pool, which makes the other types lose some too, is not modeled. */
+static int store_mdev_create(struct request *q)
+{
+	char parent[PATH_MAX], mdev[PATH_MAX], dir[PATH_MAX], *slash;
+	long avail;
+	struct stat st;
+	int r;
+
+	if (!uuid_ok(q->addr))
+		return -EINVAL;
+	for (char *c = q->addr; *c; c++)
+		if (*c >= 'A' && *c <= 'F')
+			*c = (char)(*c - 'A' + 'a');
+	/* TYPE dir: PARENT/mdev_supported_types/TYPE */
+	if (!fmt(parent, sizeof(parent), "%s", q->t->dev) || !(slash = strrchr(parent, '/')))
+		return -EINVAL;
+	*slash = '\0';
+	if (!(slash = strrchr(parent, '/')))
+		return -EINVAL;
+	*slash = '\0';
+	avail = read_number(q->t->dev, "available_instances");
+	if (avail <= 0)
+		return -EUSERS;
+	if (!fmt(mdev, sizeof(mdev), "%s/%s", parent, q->addr) ||
+		!fmt(dir, sizeof(dir), "%s/sys/bus/mdev/devices/%s", root, q->addr))
+		return -ENAMETOOLONG;
+	if (lstat(mdev, &st) == 0 || lstat(dir, &st) == 0)
+		return -EEXIST;
+	if (!inside(mdev) || mkdir(mdev, 0755) < 0)
+		return -EIO;
+	if ((r = tree_link(mdev, "mdev_type", q->t->dev)) < 0 ||
+		(r = write_number(mdev, "remove", 0)) < 0)
+		return r;
+	fmt(dir, sizeof(dir), "%s/sys/bus/mdev", root);
+	tree_mkdir(dir);
+	fmt(dir, sizeof(dir), "%s/sys/bus/mdev/devices", root);
+	tree_mkdir(dir);
+	if ((r = tree_link(dir, q->addr, mdev)) < 0)
+		return r;
+	fmt(dir, sizeof(dir), "%s/devices", q->t->dev);
+	tree_mkdir(dir);
+	if ((r = tree_link(dir, q->addr, mdev)) < 0)
+		return r;
+	fmt(q->result, sizeof(q->result), "mdev-create %s %s", q->addr, strrchr(q->t->dev, '/') + 1);
+	return write_number(q->t->dev, "available_instances", avail - 1);
+}
+
+/* remove_store() (drivers/vfio/mdev/mdev_sysfs.c): a number, and only a non-zero one removes
+ * the mdev (mdev_device_remove()); everything create made goes, and its type gets the instance
+ * back. An mdev a VM holds open (EBUSY in the kernel) is not modeled. */
+static int store_mdev_remove(struct request *q)
+{
+	char type[PATH_MAX], path[PATH_MAX], *end;
+	long v;
+	int r;
+
+	errno = 0;
+	v = strtol(q->value, &end, 0);
+	if (errno || end == q->value || *end)
+		return -EINVAL;
+	if (v == 0)
+		return 0;
+	if (!fmt(path, sizeof(path), "%s/mdev_type", q->t->dev) || !realpath(path, type))
+		return -ENODEV;
+	fmt(path, sizeof(path), "%s/devices/%s", type, q->addr);
+	if ((r = tree_unlink(path)) < 0)
+		return r;
+	fmt(path, sizeof(path), "%s/sys/bus/mdev/devices/%s", root, q->addr);
+	if ((r = tree_unlink(path)) < 0 || (r = tree_rm_flat(q->t->dev)) < 0)
+		return r;
+	return write_number(type, "available_instances",
+		read_number(type, "available_instances") + 1);
+}
+
+/* The routing ID of VF i: the PF's plus First VF Offset plus i times VF Stride (PCIe SR-IOV
+ * capability); the model takes offset 1 and stride 1, as on Intel's integrated GPUs. */
+static bool vf_addr(const char *pf, int i, char *out, size_t size)
+{
+	unsigned dom, bus, slot, fn, rid;
+
+	if (sscanf(pf, "%4x:%2x:%2x.%1x", &dom, &bus, &slot, &fn) != 4)
+		return false;
+	rid = (bus << 8 | slot << 3 | fn) + 1 + (unsigned)i;
+	return rid <= 0xffff &&
+	       fmt(out, size, "%04x:%02x:%02x.%x", dom, rid >> 8, (rid >> 3) & 0x1f, rid & 7);
+}
+
+/* A new IOMMU group number: one more than the largest. */
+static long new_group(void)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	long max = -1;
+	DIR *d;
+
+	if (!fmt(path, sizeof(path), "%s/sys/kernel/iommu_groups", root) || !(d = opendir(path)))
+		return 0;
+	while ((e = readdir(d)))
+		if (is_number(e->d_name) && strtol(e->d_name, NULL, 10) > max)
+			max = strtol(e->d_name, NULL, 10);
+	closedir(d);
+	return max + 1;
+}
+
+static int copy_attr(const char *from, const char *name, const char *to, const char *to_name)
+{
+	char src[PATH_MAX], dst[PATH_MAX], buf[256];
+
+	if (!fmt(src, sizeof(src), "%s/%s", from, name) || tree_read(src, buf, sizeof(buf)) < 0)
+		return 0;
+	return fmt(dst, sizeof(dst), "%s/%s", to, to_name) ? tree_write(dst, buf, O_TRUNC)
+							     : -ENAMETOOLONG;
+}
+
+/* pci_iov_add_virtfn() (drivers/pci/iov.c): the VF's directory beside the PF's, its physfn link
+ * and the PF's virtfnI, on the PCI bus, in an IOMMU group of its own (a PF behind ACS), on no
+ * driver (the model's VFs have no native driver: sriov_drivers_autoprobe finds none). */
+static int add_vf(const char *pf, const char *pfaddr, int i)
+{
+	char addr[16], vf[PATH_MAX], name[32], dir[PATH_MAX], *slash;
+	long group = new_group();
+	int r;
+
+	if (!vf_addr(pfaddr, i, addr, sizeof(addr)) || !fmt(vf, sizeof(vf), "%s", pf) ||
+		!(slash = strrchr(vf, '/')))
+		return -EINVAL;
+	*slash = '\0';
+	if (!fmt(vf + strlen(vf), sizeof(vf) - strlen(vf), "/%s", addr) || !inside(vf) ||
+		mkdir(vf, 0755) < 0)
+		return -EIO;
+	if ((r = copy_attr(pf, "vendor", vf, "vendor")) < 0 ||
+		(r = copy_attr(pf, "sriov_vf_device", vf, "device")) < 0 ||
+		(r = copy_attr(pf, "class", vf, "class")) < 0 ||
+		!fmt(dir, sizeof(dir), "%s/driver_override", vf) ||
+		(r = tree_write(dir, "(null)\n", O_TRUNC)) < 0)
+		return r < 0 ? r : -ENAMETOOLONG;
+	fmt(dir, sizeof(dir), "%s/device", vf);
+	if (access(dir, F_OK) < 0 && (r = copy_attr(pf, "device", vf, "device")) < 0)
+		return r;
+	fmt(name, sizeof(name), "virtfn%d", i);
+	if ((r = tree_link(vf, "physfn", pf)) < 0 || (r = tree_link(pf, name, vf)) < 0)
+		return r;
+	fmt(dir, sizeof(dir), "%s/sys/bus/pci/devices", root);
+	if ((r = tree_link(dir, addr, vf)) < 0)
+		return r;
+	fmt(dir, sizeof(dir), "%s/sys/kernel/iommu_groups/%ld", root, group);
+	tree_mkdir(dir);
+	if ((r = tree_link(vf, "iommu_group", dir)) < 0)
+		return r;
+	fmt(dir, sizeof(dir), "%s/sys/kernel/iommu_groups/%ld/devices", root, group);
+	tree_mkdir(dir);
+	return tree_link(dir, addr, vf);
+}
+
+/* pci_iov_remove_virtfn(): the VF leaves its driver and goes, with its group. */
+static int remove_vf(const char *pf, int i)
+{
+	char link[PATH_MAX], vf[PATH_MAX], drv[NAME_MAX + 1], group[32], path[PATH_MAX];
+	const char *addr;
+	int r;
+
+	if (!fmt(link, sizeof(link), "%s/virtfn%d", pf, i) || !realpath(link, vf))
+		return 0;
+	addr = strrchr(vf, '/') + 1;
+	if (device_driver(vf, drv, sizeof(drv)) && (r = detach(vf, addr, drv)) < 0)
+		return r;
+	if (device_group(vf, group, sizeof(group))) {
+		fmt(path, sizeof(path), "%s/sys/kernel/iommu_groups/%s/devices/%s", root, group, addr);
+		tree_unlink(path);
+		fmt(path, sizeof(path), "%s/sys/kernel/iommu_groups/%s/devices", root, group);
+		tree_rmdir(path); /* fails, and stays, when the group holds more */
+		fmt(path, sizeof(path), "%s/sys/kernel/iommu_groups/%s", root, group);
+		tree_rmdir(path);
+	}
+	fmt(path, sizeof(path), "%s/sys/bus/pci/devices/%s", root, addr);
+	if ((r = tree_unlink(path)) < 0 || (r = tree_rm_flat(vf)) < 0)
+		return r;
+	return tree_unlink(link);
+}
+
+/* sriov_numvfs_store() (drivers/pci/iov.c): a number up to sriov_totalvfs (ERANGE); the same
+ * number again changes nothing; a PF without a driver cannot (ENOENT); N > 0 while VFs are
+ * enabled is EBUSY (write 0 first); 0 removes them all. */
+static int store_numvfs(struct request *q)
+{
+	char drv[NAME_MAX + 1], *end;
+	long n, cur, total;
+	int r = 0;
+
+	errno = 0;
+	n = strtol(q->value, &end, 0);
+	if (errno || end == q->value || *end || n < 0)
+		return -EINVAL;
+	total = read_number(q->t->dev, "sriov_totalvfs");
+	cur = read_number(q->t->dev, "sriov_numvfs");
+	if (total < 0 || cur < 0)
+		return -EIO;
+	if (n > total)
+		return -ERANGE;
+	if (n == cur)
+		return 0;
+	if (!device_driver(q->t->dev, drv, sizeof(drv)))
+		return -ENOENT;
+	if (n > 0 && cur > 0)
+		return -EBUSY;
+	if (n == 0)
+		for (long i = cur; i-- > 0 && r >= 0;)
+			r = remove_vf(q->t->dev, (int)i);
+	else
+		for (long i = 0; i < n && r >= 0; i++)
+			r = add_vf(q->t->dev, q->addr, (int)i);
+	return r < 0 ? r : write_number(q->t->dev, "sriov_numvfs", n);
+}
+
 /* ---- counting, logging, failing and killing -------------------------------------------------- */
 
 static const struct {
@@ -591,6 +913,7 @@ static const struct {
 	{"EBUSY", EBUSY}, {"EEXIST", EEXIST}, {"ENODEV", ENODEV}, {"EINVAL", EINVAL},
 	{"ENOSPC", ENOSPC}, {"ENOTTY", ENOTTY}, {"ENAMETOOLONG", ENAMETOOLONG},
 	{"ENOSYS", ENOSYS}, {"EOPNOTSUPP", EOPNOTSUPP}, {"ETIMEDOUT", ETIMEDOUT},
+	{"ERANGE", ERANGE}, {"EUSERS", EUSERS},
 	/* clang-format on */
 };
 
@@ -628,6 +951,12 @@ static const char *kind_name(enum kind k)
 		return "bind";
 	case K_PROBE:
 		return "probe";
+	case K_MDEV_CREATE:
+		return "mdev-create";
+	case K_MDEV_REMOVE:
+		return "mdev-remove";
+	case K_NUMVFS:
+		return "numvfs";
 	default:
 		return "?";
 	}
@@ -738,6 +1067,19 @@ static ssize_t model_write(const struct target *t, const void *buf, size_t n)
 		fmt(q.value, sizeof(q.value), "%.*s", (int)strcspn(text, "\n"), text);
 		fmt(q.what, sizeof(q.what), "override %s %s", q.addr,
 			q.value[0] ? q.value : "(null)");
+	} else if (t->kind == K_MDEV_CREATE || t->kind == K_MDEV_REMOVE || t->kind == K_NUMVFS) {
+		/* addr: the UUID created, the mdev removed, the PF; value: what was written. */
+		const char *slash = strrchr(t->dev, '/');
+
+		fmt(q.value, sizeof(q.value), "%.*s", (int)strcspn(text, "\n"), text);
+		if (t->kind == K_MDEV_CREATE) {
+			fmt(q.addr, sizeof(q.addr), "%s", q.value);
+			fmt(q.what, sizeof(q.what), "mdev-create %s %s", q.addr, slash + 1);
+		} else {
+			fmt(q.addr, sizeof(q.addr), "%s", slash + 1);
+			fmt(q.what, sizeof(q.what), "%s %s %s", kind_name(t->kind), q.addr,
+				q.value);
+		}
 	} else {
 		/* bus_find_device_by_name() compares with sysfs_streq(): one trailing newline. */
 		if (n && text[n - 1] == '\n')
@@ -772,6 +1114,15 @@ static ssize_t model_write(const struct target *t, const void *buf, size_t n)
 			break;
 		case K_BIND:
 			err = -store_bind(&q);
+			break;
+		case K_MDEV_CREATE:
+			err = -store_mdev_create(&q);
+			break;
+		case K_MDEV_REMOVE:
+			err = -store_mdev_remove(&q);
+			break;
+		case K_NUMVFS:
+			err = -store_numvfs(&q);
 			break;
 		default:
 			err = -store_probe(&q);
