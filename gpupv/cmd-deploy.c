@@ -14,6 +14,7 @@
 #include "lib/virt.h"
 #include "lib/xml.h"
 #include "probes/bind.h"
+#include "probes/nodedev.h"
 #include "probes/share.h"
 #include "templates/domain.h"
 #include "templates/password.h"
@@ -34,6 +35,7 @@ enum step_kind {
 	STEP_REPLACE,	  /* undeploy the existing domain of that name (--replace) */
 	STEP_ENABLE_VFS,  /* sriov_numvfs of the PF, for a VF slice on a PF with none enabled */
 	STEP_BIND,	  /* the whole GPU, or the VF, to vfio-pci, through bind's plan */
+	STEP_DETACH,	  /* the whole GPU to vfio-pci through libvirt (a host gpupv cannot write) */
 	STEP_CREATE_MDEV, /* the mdev slice: through libvirt's node devices, else sysfs */
 	STEP_VOLUME,	  /* the disk, in the pool */
 	STEP_SEED,	  /* the unattended-install medium, beside the disk */
@@ -74,6 +76,11 @@ struct deploy {
 	int enable_vfs;		  /* VF slice: sriov_numvfs to write (the PF had none); 0: none */
 	int vf_index;		  /* VF slice: virtfnN of the PF */
 	struct gpv_template *tpl; /* kept to rebuild the XML once the VF exists */
+	/* The GPUs come from libvirt's node device API (a remote host, or the test driver), not
+	 * from this machine's sysfs; a whole GPU then moves through libvirt. */
+	bool from_libvirt;
+	gpv_strv detach;    /* the functions to detach, in order; the GPU last */
+	size_t detached;    /* how many of them are */
 	size_t failed_step; /* from 1; 0 none */
 	bool quiet;	    /* --json: the steps are not printed as they are done */
 };
@@ -84,6 +91,7 @@ static const char *step_kind_str(enum step_kind k)
 		[STEP_REPLACE] = "remove-existing",
 		[STEP_ENABLE_VFS] = "enable-vfs",
 		[STEP_BIND] = "bind",
+		[STEP_DETACH] = "detach",
 		[STEP_CREATE_MDEV] = "create-mdev",
 		[STEP_VOLUME] = "create-volume",
 		[STEP_SEED] = "write-seed",
@@ -119,6 +127,7 @@ static void deploy_clear(struct deploy *d)
 {
 	for (size_t i = 0; i < d->n_steps; i++)
 		free(d->steps[i].what);
+	gpv_strv_clear(&d->detach);
 	free(d->volume);
 	free(d->volume_path);
 	free(d->seed_path);
@@ -268,6 +277,64 @@ static int plan_vf(struct deploy *d, struct gpv_precheck *p, const struct gpv_gp
 	return r;
 }
 
+/* A URI of another machine (one with a host part), or of libvirt's test driver: its GPUs are
+ * what libvirt says, not this machine's. */
+static bool uri_not_here(const char *uri)
+{
+	const char *p = uri ? strstr(uri, "://") : NULL;
+
+	if (!uri)
+		return false;
+	if (startswith(uri, "test:"))
+		return true;
+	return p && p[3] && p[3] != '/';
+}
+
+/* The precheck's GPU analysis over libvirt's node devices. */
+static int examine_libvirt(struct deploy *d, struct gpv_precheck **ret)
+{
+	char **xmls = NULL, *why = NULL;
+	struct gpv_pci *pci = NULL;
+	size_t n = 0;
+	int r = gpv_virt_nodedev_pci(d->virt, &xmls, &n);
+
+	if (r < 0) {
+		gpv_error("deploy: cannot list the host's PCI devices through libvirt: %s",
+			gpv_virt_error(d->virt));
+		return r;
+	}
+	r = gpv_pci_from_nodedev(xmls, n, &pci, &why);
+	gpv_names_free(xmls);
+	if (r < 0) {
+		gpv_error("deploy: libvirt's node devices: %s", why ? why : strerror(-r));
+		free(why);
+		return r;
+	}
+	r = gpv_precheck_from_pci(pci, NULL, ret);
+	if (r < 0)
+		gpv_error("deploy: cannot examine the host's GPUs: %s", strerror(-r));
+	return r;
+}
+
+/* Every function of the GPU's groups that must leave the host and is not on vfio-pci yet,
+ * the GPU last (its driver may reach for its audio function while it goes). */
+static int plan_detach(struct deploy *d, const struct gpv_gpu *g)
+{
+	int r = 0;
+
+	for (int pass = 0; pass < 2 && r >= 0; pass++)
+		for (size_t i = 0; i < g->n_members && r >= 0; i++) {
+			const struct gpv_member *m = &g->members[i];
+
+			if (!m->dev || m->role == GPV_ROLE_BRIDGE ||
+				(m->role == GPV_ROLE_GPU) != (pass == 1) ||
+				streq_ptr(m->dev->driver, "vfio-pci"))
+				continue;
+			r = gpv_strv_push(&d->detach, m->dev->addr);
+		}
+	return r;
+}
+
 static int plan_gpu(struct deploy *d, const struct gpv_opts *o)
 {
 	struct gpv_precheck *p = NULL;
@@ -288,7 +355,7 @@ static int plan_gpu(struct deploy *d, const struct gpv_opts *o)
 			d->gpu_arg);
 		return -EINVAL;
 	}
-	r = gpv_examine(d->root, false, NULL, &p);
+	r = d->from_libvirt ? examine_libvirt(d, &p) : gpv_examine(d->root, false, NULL, &p);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < p->n_gpus && !any && !g; i++)
@@ -312,6 +379,7 @@ static int plan_gpu(struct deploy *d, const struct gpv_opts *o)
 	}
 	/* Planned again under the lock: start from nothing. */
 	gpv_plan_free(TAKE_PTR(d->bind_plan));
+	gpv_strv_clear(&d->detach);
 	free(TAKE_PTR(d->share_why));
 	free(TAKE_PTR(d->mdev_type));
 	d->enable_vfs = 0;
@@ -336,6 +404,14 @@ static int plan_gpu(struct deploy *d, const struct gpv_opts *o)
 		goto out;
 	}
 	if (d->share_why && res.kind == GPV_SHARE_VF) {
+		if (d->from_libvirt) {
+			gpv_error("deploy: --share %u would get a VF of %s; VFs are enabled through "
+				  "sysfs, which gpupv can only write on this machine: run it there, "
+				  "or ask for a share a whole GPU or an mdev type gives",
+				d->share, d->gpu);
+			r = -EOPNOTSUPP;
+			goto out;
+		}
 		r = plan_vf(d, p, g, res.partition);
 		goto out;
 	}
@@ -350,7 +426,12 @@ static int plan_gpu(struct deploy *d, const struct gpv_opts *o)
 	for (size_t i = 0; i < g->functions.n && d->slice.n_addrs < ELEMENTSOF(d->slice.addrs); i++)
 		if (!streq(g->functions.v[i], g->dev->addr))
 			memcpy(d->slice.addrs[d->slice.n_addrs++], g->functions.v[i], 13);
-	/* The whole GPU through bind's plan (nothing to do when bound already). */
+	/* The whole GPU: through libvirt on a host that is not this one, else through bind's
+	 * plan (nothing to do when bound already). */
+	if (d->from_libvirt) {
+		r = plan_detach(d, g);
+		goto out;
+	}
 	r = gpv_bind_plan(d->root, p, d->gpu, 0, &d->bind_plan, &refusal);
 	if (r < 0) {
 		gpv_error("deploy: cannot bind %s: %s", d->gpu,
@@ -404,6 +485,14 @@ static int metadata_xml(const struct deploy *d, char **ret)
 		(d->bind_plan && !d->bind_plan->nothing_to_do &&
 			(r = gpv_xml_set_attr(n, "bound", "yes")) < 0))
 		goto out;
+	if (d->detach.n) {
+		_cleanup_free_ char *list = gpv_strv_join(&d->detach, ",");
+
+		if (!list || (r = gpv_xml_set_attr(n, "detached", list)) < 0) {
+			r = list ? r : -ENOMEM;
+			goto out;
+		}
+	}
 	/* The slice gpupv made: the mdev (and its libvirt node device), the VFs it enabled. */
 	if (d->slice.kind == GPV_SLICE_MDEV &&
 		((r = gpv_xml_set_attr(n, "mdev", d->slice.mdev_uuid)) < 0 ||
@@ -455,6 +544,15 @@ static int add_slice_steps(struct deploy *d)
 			     : add_step(d, STEP_BIND, gpv_strf("bind the VF %s of %s to vfio-pci%s",
 							     d->gpu, d->pf, why));
 	case GPV_SLICE_WHOLE:
+		if (d->detach.n) {
+			_cleanup_free_ char *list = gpv_strv_join(&d->detach, ", ");
+
+			return list ? add_step(d, STEP_DETACH,
+					      gpv_strf("detach %s from the host to vfio-pci through "
+						       "libvirt%s",
+						      list, why))
+				    : -ENOMEM;
+		}
 		if (!bind)
 			return 0;
 		return add_step(d, STEP_BIND,
@@ -798,6 +896,18 @@ static int do_step(struct deploy *d, struct step *s)
 		return r;
 	case STEP_CREATE_MDEV:
 		return create_mdev(d);
+	case STEP_DETACH:
+		for (; d->detached < d->detach.n; d->detached++) {
+			r = gpv_virt_pci_detach(d->virt, d->detach.v[d->detached]);
+			if (r < 0) {
+				/* What this step moved goes back before the others are undone. */
+				while (d->detached > 0)
+					(void)gpv_virt_pci_reattach(d->virt,
+						d->detach.v[--d->detached]);
+				return r;
+			}
+		}
+		return 0;
 	case STEP_VOLUME:
 		r = volume_xml(d, &xml);
 		return r < 0 ? r : gpv_virt_volume_create(d->virt, d->pool, xml, NULL);
@@ -848,6 +958,10 @@ static void undo_step(struct deploy *d, struct step *s)
 		break;
 	case STEP_ENABLE_VFS:
 		r = write_numvfs(d, d->pf, 0);
+		break;
+	case STEP_DETACH:
+		while (d->detached > 0 && r >= 0)
+			r = gpv_virt_pci_reattach(d->virt, d->detach.v[--d->detached]);
 		break;
 	case STEP_CREATE_MDEV:
 		r = remove_mdev(d->virt, d->root, d->slice.mdev_uuid, d->nodedev);
@@ -951,7 +1065,8 @@ static bool vfs_in_use(struct gpv_root *root, const char *pf)
 
 int gpv_undeploy(struct gpv_virt *v, struct gpv_root *root, const char *name, bool keep_disk)
 {
-	_cleanup_free_ char *meta = NULL, *pool = NULL, *volume = NULL, *gpu = NULL, *seed = NULL;
+	_cleanup_free_ char *meta = NULL, *pool = NULL, *volume = NULL, *gpu = NULL, *seed = NULL,
+			   *detached = NULL;
 	_cleanup_free_ char *mdev = NULL, *nodedev = NULL, *pf = NULL;
 	struct gpv_xml_doc *doc = NULL;
 	int r = gpv_virt_domain_get_metadata(v, name, META_URI, &meta);
@@ -973,6 +1088,8 @@ int gpv_undeploy(struct gpv_virt *v, struct gpv_root *root, const char *name, bo
 			volume = strdup(a);
 		if ((a = gpv_xml_attr(n, "seed")))
 			seed = strdup(a);
+		if ((a = gpv_xml_attr(n, "detached")))
+			detached = strdup(a);
 		if ((a = gpv_xml_attr(n, "bound")) && streq(a, "yes") && (a = gpv_xml_attr(n, "gpu")))
 			gpu = strdup(a);
 		if ((a = gpv_xml_attr(n, "mdev")))
@@ -990,6 +1107,15 @@ int gpv_undeploy(struct gpv_virt *v, struct gpv_root *root, const char *name, bo
 		r = gpv_virt_volume_delete(v, pool, volume);
 		if (r == -ENOENT)
 			r = 0;
+	}
+	/* Functions detached through libvirt go back through it, the GPU first. */
+	if (r >= 0 && detached) {
+		for (char *c = detached + strlen(detached); r >= 0 && c >= detached; c--)
+			if (c == detached || c[-1] == ',') {
+				r = gpv_virt_pci_reattach(v, c);
+				if (c > detached)
+					c[-1] = '\0';
+			}
 	}
 	/* The seed medium is gpupv's own file, beside the disk: only on this machine. */
 	if (r >= 0 && seed && unlink(seed) < 0 && errno != ENOENT)
@@ -1240,6 +1366,8 @@ int gpv_cmd_deploy(const struct gpv_opts *gopts, int argc, char **argv)
 		deploy_clear(&d);
 		return GPV_EXIT_ERROR;
 	}
+	/* --root names this machine's recording: its GPUs are read there whatever the URI. */
+	d.from_libvirt = !o.root && uri_not_here(d.uri);
 	if (d.password_file) {
 		_cleanup_free_ char *why = NULL;
 

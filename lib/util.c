@@ -6,6 +6,22 @@
 
 #include "lib/util.h"
 
+char *gpv_strv_join(const gpv_strv *s, const char *sep)
+{
+	size_t len = 1, sl = strlen(sep);
+	char *out, *p;
+
+	for (size_t i = 0; i < s->n; i++)
+		len += strlen(s->v[i]) + (i ? sl : 0);
+	out = p = malloc(len);
+	if (!out)
+		return NULL;
+	*p = '\0';
+	for (size_t i = 0; i < s->n; i++)
+		p = stpcpy(i ? stpcpy(p, sep) : p, s->v[i]);
+	return out;
+}
+
 int gpv_strv_push_take(gpv_strv *s, char *str)
 {
 	if (!str)

@@ -53,6 +53,8 @@ typedef struct {
 int gpv_strv_push(gpv_strv *s, const char *str);
 int gpv_strv_push_take(gpv_strv *s, char *str);
 bool gpv_strv_contains(const gpv_strv *s, const char *str);
+/* The strings joined by sep, in a new string the caller frees; NULL when out of memory. */
+char *gpv_strv_join(const gpv_strv *s, const char *sep);
 void gpv_strv_clear(gpv_strv *s);
 
 /* Strips trailing whitespace in place; returns s. */

@@ -83,6 +83,25 @@ g deploy x --template linux --connect "$H" --dry-run --json &&
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["schema"]=="gpupv.deploy/1" and d["dry_run"] and [s["kind"] for s in d["steps"]]==["create-volume","define","start"] and d["domain_xml"].startswith("<domain")' "$tmp/out" &&
 	ok "--json: the plan as gpupv.deploy/1" || bad "--json: $(head -5 "$tmp/out" "$tmp/err")"
 
+# ---- the GPUs of a host that is not this one: libvirt's node devices ------------------------
+# Without --root, a test:// (or remote) URI's GPUs are libvirt's: the demo host's.
+if "$GPUPV" deploy lan --template linux --gpu 0000:0c:00.0 --connect "$H" --dry-run >"$tmp/out" 2>"$tmp/err"; then
+	sed -n '/^<domain/,/^<\/domain>/p' "$tmp/out" >"$tmp/remote.xml"
+	grep -q "1  detach 0000:0c:00.1, 0000:0c:00.0 from the host to vfio-pci through libvirt" "$tmp/out" &&
+		[ "$(grep -c '<hostdev' "$tmp/remote.xml")" = 2 ] && virt-xml-validate "$tmp/remote.xml" domain >/dev/null &&
+		ok "a remote host's GPU: from libvirt's node devices, detached through libvirt" ||
+		bad "remote GPU plan: $(cat "$tmp/out")"
+else
+	bad "remote GPU dry-run: $(cat "$tmp/err")"
+fi
+"$GPUPV" deploy lan --template linux --gpu 0000:0c:00.0 --connect "$H" >"$tmp/out" 2>"$tmp/err"
+[ $? = 1 ] && has "not supported by the connection driver" && has "checked: no domain 'lan'" &&
+	ok "the test driver cannot detach: refused at that step, nothing left" ||
+	bad "remote detach: $(cat "$tmp/err")"
+"$GPUPV" deploy lan --template linux --gpu 0000:99:00.0 --connect "$H" --dry-run >"$tmp/out" 2>"$tmp/err"
+[ $? != 0 ] && has "no GPU at that address" && ok "a GPU libvirt does not list is refused" ||
+	bad "unknown remote GPU: $(cat "$tmp/err")"
+
 # ---- a deploy, and its rollback at every step ---------------------------------------------
 if g deploy gamer --template windows11 --gpu 0000:0c:00.0 --connect "$H"; then
 	check "deploy with a GPU: bound, defined, started" grep -q "deployed 'gamer'" "$tmp/out"
