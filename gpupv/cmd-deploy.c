@@ -200,6 +200,53 @@ static int vf_guess(const char *pf, int index, char out[static 13])
 
 /* The share allocator's choice among the GPUs of p, or only `only` when one was named. On
  * success *ret_gpu is the chosen GPU, in p. */
+/*
+ * A whole GPU another domain of this libvirt has as a hostdev is not free, even though it sits
+ * on vfio-pci with no VM running: the inventory hears it from the domains' XML. (Partitions
+ * need no such care: the kernel counts mdev instances, and VFs on vfio-pci count as given.)
+ */
+static int mark_given(struct deploy *d, struct gpv_share_inventory *inv)
+{
+	char **xmls = NULL;
+	size_t n = 0;
+	int r = gpv_virt_domain_xmls(d->virt, &xmls, &n);
+
+	if (r < 0) {
+		gpv_error("deploy: cannot read the domains of '%s': %s", gpv_virt_uri(d->virt),
+			gpv_virt_error(d->virt));
+		return r;
+	}
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		struct gpv_xml_doc *doc = NULL;
+		struct gpv_xml_node *dom, *devs, *h, *a;
+		_cleanup_free_ char *name = NULL;
+
+		if (gpv_xml_parse_memory(xmls[i], strlen(xmls[i]), "domain", &doc, NULL) < 0)
+			continue; /* libvirt's own XML: nothing to learn from a bad one */
+		dom = gpv_xml_root(doc);
+		if ((a = gpv_xml_find(dom, "name")))
+			(void)gpv_xml_text(a, &name);
+		devs = gpv_xml_find(dom, "devices");
+		for (h = devs ? gpv_xml_child(devs, "hostdev") : NULL; h && r >= 0;
+			h = gpv_xml_next(h, "hostdev")) {
+			char addr[13];
+
+			if (!streq_ptr(gpv_xml_attr(h, "type"), "pci") ||
+				!(a = gpv_xml_find(h, "source/address")) ||
+				gpv_nodedev_address(a, addr) < 0)
+				continue;
+			for (size_t g = 0; g < inv->n; g++)
+				if (streq(inv->gpus[g].addr, addr) && !inv->gpus[g].blocked &&
+					!(inv->gpus[g].blocked = gpv_strf("given to the domain '%s'",
+						  name ? name : "?")))
+					r = -ENOMEM;
+		}
+		gpv_xml_free(doc);
+	}
+	gpv_names_free(xmls);
+	return r;
+}
+
 static int plan_share(struct deploy *d, struct gpv_precheck *p, const struct gpv_gpu *only,
 	const struct gpv_gpu **ret_gpu, struct gpv_share_result *res)
 {
@@ -215,6 +262,11 @@ static int plan_share(struct deploy *d, struct gpv_precheck *p, const struct gpv
 	r = gpv_share_inventory_new(only ? &one : p, &inv);
 	if (r < 0) {
 		gpv_error("deploy: cannot list the slices this host can give: %s", strerror(-r));
+		return r;
+	}
+	r = mark_given(d, inv);
+	if (r < 0) {
+		gpv_share_inventory_free(inv);
 		return r;
 	}
 	r = gpv_share_allocate(inv, d->share, res);

@@ -48,6 +48,7 @@ static GPV_DL_SYM(virNodeDeviceDestroy);
 static GPV_DL_SYM(virNodeDeviceUndefine);
 static GPV_DL_SYM(virNodeDeviceFree);
 static GPV_DL_SYM(virConnectListAllNodeDevices);
+static GPV_DL_SYM(virConnectListAllDomains);
 static GPV_DL_SYM(virNodeDeviceGetXMLDesc);
 static GPV_DL_SYM(virNodeDeviceDetachFlags);
 static GPV_DL_SYM(virNodeDeviceReAttach);
@@ -97,6 +98,7 @@ static int virt_load(void)
 		GPV_DL_ENTRY(virNodeDeviceUndefine),
 		GPV_DL_ENTRY(virNodeDeviceFree),
 		GPV_DL_ENTRY(virConnectListAllNodeDevices),
+		GPV_DL_ENTRY(virConnectListAllDomains),
 		GPV_DL_ENTRY(virNodeDeviceGetXMLDesc),
 		GPV_DL_ENTRY(virNodeDeviceDetachFlags),
 		GPV_DL_ENTRY(virNodeDeviceReAttach),
@@ -561,4 +563,32 @@ void gpv_virt_clear_error(struct gpv_virt *v)
 {
 	free(v->error);
 	v->error = NULL;
+}
+
+int gpv_virt_domain_xmls(struct gpv_virt *v, char ***ret, size_t *ret_n)
+{
+	virDomainPtr *doms = NULL;
+	char **xmls;
+	int n = sym_virConnectListAllDomains(v->conn, &doms, 0);
+	int r = 0;
+
+	if (n < 0)
+		return fail(v);
+	xmls = calloc((size_t)n + 1, sizeof(char *));
+	for (int i = 0; i < n; i++) {
+		if (xmls && r == 0 &&
+			!(xmls[i] = sym_virDomainGetXMLDesc(doms[i], VIR_DOMAIN_XML_INACTIVE)))
+			r = fail(v);
+		sym_virDomainFree(doms[i]);
+	}
+	free(doms);
+	if (!xmls)
+		return -ENOMEM;
+	if (r < 0) {
+		gpv_names_free(xmls);
+		return r;
+	}
+	*ret = xmls;
+	*ret_n = (size_t)n;
+	return 0;
 }

@@ -73,3 +73,7 @@ int gpv_virt_pci_detach(struct gpv_virt *v, const char *addr);
 int gpv_virt_pci_reattach(struct gpv_virt *v, const char *addr);
 /* Forgets the last failure (one the caller handled, e.g. -EOPNOTSUPP and a fallback). */
 void gpv_virt_clear_error(struct gpv_virt *v);
+
+/* The persistent XML of every domain, running or not, a NULL-terminated array (free with
+ * gpv_names_free()). */
+int gpv_virt_domain_xmls(struct gpv_virt *v, char ***ret, size_t *ret_n);

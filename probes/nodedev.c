@@ -31,8 +31,7 @@ static int child_num(struct gpv_xml_node *n, const char *path, uint64_t max, uin
 	return r < 0 ? r : num(text, max, ret);
 }
 
-/* <address domain='0x0000' bus='0x01' slot='0x00' function='0x1'/> */
-static int address(struct gpv_xml_node *a, char ret[static 13])
+int gpv_nodedev_address(struct gpv_xml_node *a, char ret[static 13])
 {
 	uint64_t dom, bus, slot, fn;
 
@@ -136,7 +135,7 @@ static int read_device(struct gpv_xml_node *dev, struct gpv_pci_dev *d, struct g
 	if ((n = gpv_xml_find(dev, "driver/name")) && (r = gpv_xml_text(n, &d->driver)) < 0)
 		return r;
 	if ((n = gpv_xml_find(cap, "capability[@type='phys_function']/address")) &&
-		address(n, d->physfn) == 0)
+		gpv_nodedev_address(n, d->physfn) == 0)
 		d->is_vf = true;
 	if ((n = gpv_xml_find(cap, "capability[@type='virt_functions']"))) {
 		if (num(gpv_xml_attr(n, "maxCount"), INT32_MAX, &v) == 0)
@@ -145,7 +144,7 @@ static int read_device(struct gpv_xml_node *dev, struct gpv_pci_dev *d, struct g
 		for (a = gpv_xml_child(n, "address"); a; a = gpv_xml_next(a, "address")) {
 			char vf[13];
 
-			if (address(a, vf) == 0 && (r = gpv_strv_push(&d->vfs, vf)) < 0)
+			if (gpv_nodedev_address(a, vf) == 0 && (r = gpv_strv_push(&d->vfs, vf)) < 0)
 				return r;
 			d->sriov_num_vfs++;
 		}
@@ -162,7 +161,7 @@ static int read_device(struct gpv_xml_node *dev, struct gpv_pci_dev *d, struct g
 		for (a = gpv_xml_child(n, "address"); a; a = gpv_xml_next(a, "address")) {
 			char m[13];
 
-			if (address(a, m) == 0 &&
+			if (gpv_nodedev_address(a, m) == 0 &&
 				(r = add_group_member(pci, gcap, d->iommu_group, m)) < 0)
 				return r;
 		}

@@ -16,3 +16,8 @@
  * saying which.
  */
 int gpv_pci_from_nodedev(char *const *xmls, size_t n, struct gpv_pci **ret, char **ret_error);
+
+struct gpv_xml_node;
+/* The "0000:01:00.1" of a libvirt <address domain='0x0000' bus='0x01' slot='0x00'
+ * function='0x1'/> (hex or decimal); -EINVAL when an attribute is missing or out of range. */
+int gpv_nodedev_address(struct gpv_xml_node *a, char ret[static 13]);

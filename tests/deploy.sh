@@ -102,6 +102,11 @@ fi
 [ $? != 0 ] && has "no GPU at that address" && ok "a GPU libvirt does not list is refused" ||
 	bad "unknown remote GPU: $(cat "$tmp/err")"
 
+"$GPUPV" deploy pick --template linux --gpu auto --connect "$H" --dry-run >"$tmp/out" 2>"$tmp/err" &&
+	grep -q "detach 0000:0b:00.1, 0000:0b:00.0" "$tmp/out" &&
+	ok "--gpu auto skips the GPU another domain has (the demo host's 'handmade')" ||
+	bad "--gpu auto with a GPU given: $(cat "$tmp/out" "$tmp/err")"
+
 # ---- a deploy, and its rollback at every step ---------------------------------------------
 if g deploy gamer --template windows11 --gpu 0000:0c:00.0 --connect "$H"; then
 	check "deploy with a GPU: bound, defined, started" grep -q "deployed 'gamer'" "$tmp/out"
@@ -181,7 +186,9 @@ bad_input "--user and --password-file go together" vm --template linux --user al
 printf "pw\n" >"$tmp/pw2" && chmod 600 "$tmp/pw2"
 bad_input "alice" alice --template linux --user alice --password-file "$tmp/pw2"
 bad_input "--template is needed" vm
-g deploy vm --template linux --connect "$H" --gpu 0000:0c:00.0 --share 50 --dry-run &&
+# (a host where no domain has the GT 710 yet)
+sed '/<hostdev/,/<\/hostdev>/d' "$tmp/host.xml" >"$tmp/host-free.xml"
+g deploy vm --template linux --connect "test://$tmp/host-free.xml" --gpu 0000:0c:00.0 --share 50 --dry-run &&
 	has "1  bind 0000:0c:00.0 .*; --share 50: the whole GPU: the smallest free slice of at least 50%; it offers no partitions" &&
 	ok "--share 50 on a GPU with no partitions: the whole GPU, and why" ||
 	bad "--share 50: $(cat "$tmp/out" "$tmp/err")"
