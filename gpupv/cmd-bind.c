@@ -34,7 +34,7 @@ static int resolve_gpu(const struct gpv_precheck *p, const char *arg, char ret[s
 	return -EINVAL;
 }
 
-static int take_lock(struct gpv_root *root, const struct gpv_opts *o)
+int gpv_take_lock(struct gpv_root *root, const struct gpv_opts *o)
 {
 	long holder = 0;
 	int fd = gpv_bind_lock(root, false, &holder);
@@ -207,7 +207,7 @@ int gpv_cmd_bind(const struct gpv_opts *o, int argc, char **argv)
 		return GPV_EXIT_ERROR;
 	/* The lock comes first: the plan must be made from what the host is once no other
 	 * gpupv is changing it. */
-	if (!o->dry_run && (lock = take_lock(root, o)) < 0)
+	if (!o->dry_run && (lock = gpv_take_lock(root, o)) < 0)
 		goto out;
 	/* A GPU given by its address: examine only what bears on it (its slot and groups, the
 	 * other displays if it is the boot display), without the host checks. An index needs
@@ -254,7 +254,7 @@ int gpv_cmd_unbind(const struct gpv_opts *o, int argc, char **argv)
 	}
 	if (gpv_open_machine(o, &root, NULL) < 0)
 		return GPV_EXIT_ERROR;
-	if (!o->dry_run && (lock = take_lock(root, o)) < 0)
+	if (!o->dry_run && (lock = gpv_take_lock(root, o)) < 0)
 		goto out;
 	/* Unbinding needs the journal and the live drivers, not an examination of the host:
 	 * only a GPU given by its index in 'gpupv list' needs that. */

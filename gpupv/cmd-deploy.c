@@ -1442,15 +1442,8 @@ int gpv_cmd_deploy(const struct gpv_opts *gopts, int argc, char **argv)
 	if (r == 0 && !d.dry_run &&
 		((d.bind_plan && !d.bind_plan->nothing_to_do) || d.slice.kind == GPV_SLICE_MDEV ||
 			d.slice.kind == GPV_SLICE_VF)) {
-		long holder = 0;
-
-		lock = gpv_bind_lock(d.root, false, &holder);
-		if (lock == -EBUSY) {
-			fprintf(stderr, "gpupv: waiting for gpupv (pid %ld) to finish...\n", holder);
-			lock = gpv_bind_lock(d.root, true, &holder);
-		}
+		lock = gpv_take_lock(d.root, &o);
 		if (lock < 0) {
-			gpv_error("cannot take the lock /run/gpupv/lock: %s", strerror(-lock));
 			r = lock;
 		} else if (d.slice.kind == GPV_SLICE_WHOLE) {
 			/* (An mdev or a VF is checked again as it is made.) */

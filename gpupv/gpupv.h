@@ -43,6 +43,10 @@ void gpv_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Examines the machine (see gpv_precheck_run(); focus may be NULL), reporting a failure. */
 int gpv_examine(struct gpv_root *root, bool with_names, const char *focus, struct gpv_precheck **ret);
 
+/* Bind's lock (/run/gpupv/lock): waits for another gpupv unless --no-wait, and says whom it
+ * waits for; returns the lock's fd, or -errno with the error printed. */
+int gpv_take_lock(struct gpv_root *root, const struct gpv_opts *o);
+
 /* Commands that change the host, in gpupv/cmd-bind.c. */
 int gpv_cmd_bind(const struct gpv_opts *o, int argc, char **argv);
 int gpv_cmd_unbind(const struct gpv_opts *o, int argc, char **argv);

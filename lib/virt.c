@@ -523,40 +523,32 @@ int gpv_virt_nodedev_pci(struct gpv_virt *v, char ***ret, size_t *ret_n)
 	return 0;
 }
 
-/* libvirt's node device name of a PCI address: pci_0000_01_00_0. */
-static void pci_name(const char *addr, char buf[static 20])
+/* Moves the PCI function at addr (node device pci_0000_01_00_0) to vfio-pci, or back. */
+static int pci_move(struct gpv_virt *v, const char *addr, bool to_vfio)
 {
-	snprintf(buf, 20, "pci_%.4s_%.2s_%.2s_%.1s", addr, addr + 5, addr + 8, addr + 11);
+	virNodeDevicePtr d;
+	char name[20];
+	int r;
+
+	snprintf(name, sizeof(name), "pci_%.4s_%.2s_%.2s_%.1s", addr, addr + 5, addr + 8,
+		addr + 11);
+	d = sym_virNodeDeviceLookupByName(v->conn, name);
+	if (!d)
+		return fail(v);
+	r = to_vfio ? sym_virNodeDeviceDetachFlags(d, "vfio", 0) : sym_virNodeDeviceReAttach(d);
+	r = r < 0 ? fail(v) : 0;
+	sym_virNodeDeviceFree(d);
+	return r;
 }
 
 int gpv_virt_pci_detach(struct gpv_virt *v, const char *addr)
 {
-	virNodeDevicePtr d;
-	char name[20];
-	int r;
-
-	pci_name(addr, name);
-	d = sym_virNodeDeviceLookupByName(v->conn, name);
-	if (!d)
-		return fail(v);
-	r = sym_virNodeDeviceDetachFlags(d, "vfio", 0) < 0 ? fail(v) : 0;
-	sym_virNodeDeviceFree(d);
-	return r;
+	return pci_move(v, addr, true);
 }
 
 int gpv_virt_pci_reattach(struct gpv_virt *v, const char *addr)
 {
-	virNodeDevicePtr d;
-	char name[20];
-	int r;
-
-	pci_name(addr, name);
-	d = sym_virNodeDeviceLookupByName(v->conn, name);
-	if (!d)
-		return fail(v);
-	r = sym_virNodeDeviceReAttach(d) < 0 ? fail(v) : 0;
-	sym_virNodeDeviceFree(d);
-	return r;
+	return pci_move(v, addr, false);
 }
 
 void gpv_virt_clear_error(struct gpv_virt *v)

@@ -17,22 +17,6 @@ void gpv_password_free(char *password)
 	free(password);
 }
 
-static int say(char **why, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int say(char **why, int r, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-
-	if (!why)
-		return r;
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		r = -ENOMEM;
-	else
-		*why = msg;
-	va_end(ap);
-	return r;
-}
 
 /*
  * Reads up to the first newline (standard input: the rest is left for whoever reads next, so
@@ -69,7 +53,7 @@ int gpv_password_read(const char *path, char **ret, char **why)
 	int fd = -1, r;
 
 	if (!path || !*path)
-		return say(why, -EINVAL,
+		return gpv_why(why, -EINVAL,
 			"no password file given: name a file or '-' for standard "
 			"input");
 	if (in) {
@@ -77,22 +61,22 @@ int gpv_password_read(const char *path, char **ret, char **why)
 	} else {
 		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 		if (fd < 0)
-			return say(why, -errno, "cannot open the password file '%s': %s", path,
+			return gpv_why(why, -errno, "cannot open the password file '%s': %s", path,
 				strerror(errno));
 		if (fstat(fd, &st) < 0) {
-			r = say(why, -errno, "cannot read the password file '%s': %s", path,
+			r = gpv_why(why, -errno, "cannot read the password file '%s': %s", path,
 				strerror(errno));
 			goto out;
 		}
 		if (!S_ISREG(st.st_mode)) {
-			r = say(why, -EINVAL,
+			r = gpv_why(why, -EINVAL,
 				"the password file '%s' is not a regular file; put the "
 				"password in a file of its own",
 				path);
 			goto out;
 		}
 		if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-			r = say(why, -EACCES,
+			r = gpv_why(why, -EACCES,
 				"the password file '%s' is open to other users (mode "
 				"%04o); run chmod 600 '%s'",
 				path, (unsigned)(st.st_mode & 07777), path);
@@ -106,7 +90,7 @@ int gpv_password_read(const char *path, char **ret, char **why)
 	}
 	r = read_line(fd, in, buf, &n);
 	if (r < 0) {
-		r = say(why, r, "cannot read the password from %s: %s", what, strerror(-r));
+		r = gpv_why(why, r, "cannot read the password from %s: %s", what, strerror(-r));
 		goto out;
 	}
 	buf[n] = '\0';
@@ -116,19 +100,19 @@ int gpv_password_read(const char *path, char **ret, char **why)
 	if (n > 0 && buf[n - 1] == '\r')
 		buf[--n] = '\0';
 	if (n > GPV_PASSWORD_MAX) {
-		r = say(why, -E2BIG,
+		r = gpv_why(why, -E2BIG,
 			"the password in %s is longer than %d bytes; choose a shorter "
 			"one",
 			what, GPV_PASSWORD_MAX);
 		goto out;
 	}
 	if (n == 0) {
-		r = say(why, -EINVAL, "the password in %s is empty; write the password on one line",
+		r = gpv_why(why, -EINVAL, "the password in %s is empty; write the password on one line",
 			what);
 		goto out;
 	}
 	if (strlen(buf) != n || strchr(buf, '\n')) {
-		r = say(why, -EINVAL,
+		r = gpv_why(why, -EINVAL,
 			"the password in %s is more than one line (or holds a NUL "
 			"byte); write it on one line",
 			what);
@@ -136,14 +120,14 @@ int gpv_password_read(const char *path, char **ret, char **why)
 	}
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f) {
-			r = say(why, -EINVAL,
+			r = gpv_why(why, -EINVAL,
 				"the password in %s holds a control character, which "
 				"the install files cannot carry; choose another",
 				what);
 			goto out;
 		}
 	if (!gpv_valid_utf8(buf)) {
-		r = say(why, -EINVAL, "the password in %s is not valid UTF-8; write it in UTF-8",
+		r = gpv_why(why, -EINVAL, "the password in %s is not valid UTF-8; write it in UTF-8",
 			what);
 		goto out;
 	}

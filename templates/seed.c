@@ -179,23 +179,7 @@ static void xml_line(struct text *t, unsigned depth, const char *markup)
 	text_puts(t, "\n");
 }
 
-static int say(char **why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int say(char **why, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-	int n;
-
-	if (!why)
-		return -EINVAL;
-	va_start(ap, fmt);
-	n = vasprintf(&msg, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return -ENOMEM;
-	*why = msg;
-	return -EINVAL;
-}
+#define say(why, ...) gpv_why(why, -EINVAL, __VA_ARGS__)
 
 /* An optional free-text setting: UTF-8 without control characters, at most 128 bytes. */
 static int check_setting(const char *what, const char *v, char **why)

@@ -34,24 +34,24 @@ static char *shown(const char *s)
 	return out;
 }
 
-/* Sets *why to the sentence; returns -EINVAL, or -ENOMEM when it cannot be made. */
-static int refuse(char **why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int refuse(char **why, const char *fmt, ...)
+int gpv_why(char **why, int r, const char *fmt, ...)
 {
 	va_list ap;
 	char *msg;
 	int n;
 
 	if (!why)
-		return -EINVAL;
+		return r;
 	va_start(ap, fmt);
 	n = vasprintf(&msg, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return -ENOMEM;
 	*why = msg;
-	return -EINVAL;
+	return r;
 }
+
+#define refuse(why, ...) gpv_why(why, -EINVAL, __VA_ARGS__)
 
 bool gpv_valid_utf8(const char *s)
 {

@@ -20,6 +20,10 @@ enum gpv_guest_os {
 #define GPV_DOMAIN_NAME_MAX 200
 
 /* Valid, NUL-terminated UTF-8 without overlong forms or surrogates. */
+/* Sets *why (when why is not NULL) to the sentence, for the caller to free, and returns r;
+ * -ENOMEM when the sentence cannot be made. The one way templates/ explains a refusal. */
+int gpv_why(char **why, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 bool gpv_valid_utf8(const char *s);
 
 /*
