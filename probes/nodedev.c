@@ -113,7 +113,7 @@ static int read_device(struct gpv_xml_node *dev, struct gpv_pci_dev *d, struct g
 	if (!cap)
 		return -ENOENT;
 	*d = (struct gpv_pci_dev){ .header_type = -1, .iommu_group = -1, .boot_vga = -1,
-		.sriov_total_vfs = -1, .sriov_num_vfs = -1 };
+		.sriov_total_vfs = -1, .sriov_num_vfs = -1, .vgpu_current = -1 };
 	if (child_num(cap, "domain", 0xffff, &dom) < 0 || child_num(cap, "bus", 0xff, &bus) < 0 ||
 		child_num(cap, "slot", 0x1f, &slot) < 0 || child_num(cap, "function", 7, &fn) < 0)
 		return -EINVAL;

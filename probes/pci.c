@@ -155,8 +155,14 @@ static int read_vgpu_types(struct gpv_pci_dev *d, int fd)
 {
 	_cleanup_free_ char *s = NULL;
 	char *save = NULL;
+	uint64_t cur;
 	int r;
 
+	/* The type the VF holds: a VF with one is given (or about to be), whatever its driver. */
+	if (gpv_read_attr_at(fd, "nvidia/current_vgpu_type", &s) == 0 &&
+		gpv_parse_uint(s, UINT32_MAX, &cur) == 0)
+		d->vgpu_current = (long)cur;
+	free(TAKE_PTR(s));
 	if (gpv_read_at(fd, "nvidia/creatable_vgpu_types", GPV_ATTR_MAX, &s, NULL) < 0)
 		return 0;
 	for (char *p = strtok_r(s, "\n", &save); p; p = strtok_r(NULL, "\n", &save)) {
@@ -193,6 +199,7 @@ static int read_device(struct gpv_root *root, const char *name, struct gpv_pci_d
 	memcpy(d->addr, name, 13);
 	d->header_type = d->iommu_group = d->boot_vga = -1;
 	d->sriov_total_vfs = d->sriov_num_vfs = -1;
+	d->vgpu_current = -1;
 
 	r = gpv_asprintf(&path, "/sys/bus/pci/devices/%s", name);
 	if (r < 0)

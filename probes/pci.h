@@ -40,6 +40,8 @@ struct gpv_pci_dev {
 	size_t n_mdev_types;
 	bool nvidia_vgpu;    /* nvidia/creatable_vgpu_types offers a type */
 	gpv_strv vgpu_types; /* "557 : NVIDIA A100-4C", from the VF (or, on a PF, its first VF) */
+	long vgpu_current;   /* a VF's nvidia/current_vgpu_type: the vGPU type it holds, 0 none;
+			      * -1 unknown (not an NVIDIA vGPU VF) */
 	gpv_strv notes;	     /* what could not be read, for the report */
 };
 

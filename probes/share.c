@@ -406,11 +406,13 @@ int gpv_share_inventory_new(const struct gpv_precheck *p, struct gpv_share_inven
 
 			/* A VF is free when nothing took it: no driver, or the PF's own
 			 * (which drives VFs it has not given away). Another driver (vfio-pci)
-			 * means a VM has it or is about to. */
+			 * means a VM has it or is about to; so does an NVIDIA vGPU VF that
+			 * holds a type (current_vgpu_type), though it stays on nvidia. */
 			for (size_t v = 0; v < d->vfs.n && r >= 0; v++) {
 				const struct gpv_pci_dev *vf = gpv_pci_find(p->pci, d->vfs.v[v]);
 
-				if (vf && (!vf->driver || streq(vf->driver, d->driver)))
+				if (vf && (!vf->driver || streq(vf->driver, d->driver)) &&
+					vf->vgpu_current <= 0)
 					r = gpv_strv_push(&free_vfs, vf->addr);
 			}
 			if (enabled > 0 && d->vfs.n > 0 && (size_t)enabled != d->vfs.n)

@@ -525,6 +525,7 @@ TEST(inventory_vgpu_from_precheck)
 		tree_attr(t, vf, "nvidia/creatable_vgpu_types",
 			"ID    : vGPU Name\n557   : NVIDIA A100-4C\n560   : NVIDIA A100-40C\n"
 			"570   : NVIDIA A100-1-5C\n");
+		tree_attr(t, vf, "nvidia/current_vgpu_type", "0\n");
 	}
 	check_int(gpv_root_new(t, &root), 0);
 	check_int(gpv_precheck_run(root, NULL, NULL, &p), 0);
@@ -544,6 +545,16 @@ TEST(inventory_vgpu_from_precheck)
 	expect(inv, 8, "0000:41:00.0", GPV_SHARE_VGPU, "557", 10);
 	expect(inv, 8, "0000:41:00.0", GPV_SHARE_VGPU, "557", 10);
 	expect_none(inv, 8); /* two VFs */
+	gpv_share_inventory_free(inv);
+	gpv_precheck_free(p);
+	/* A VF that holds a type (current_vgpu_type) is given, though it stays on its driver. */
+	tree_attr(t, "0000:41:00.4", "nvidia/current_vgpu_type", "557\n");
+	check_int(gpv_precheck_run(root, NULL, NULL, &p), 0);
+	check_int(gpv_share_inventory_new(p, &inv), 0);
+	check_int(inv->gpus[0].free_vfs.n, 1);
+	check_streq(inv->gpus[0].free_vfs.v[0], "0000:41:00.5");
+	expect(inv, 8, "0000:41:00.0", GPV_SHARE_VGPU, "557", 10);
+	expect_none(inv, 8);
 	gpv_share_inventory_free(inv);
 	gpv_precheck_free(p);
 	gpv_root_free(root);
