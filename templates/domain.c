@@ -92,7 +92,7 @@ static bool id_matches(const char *field, uint16_t id)
 static int when_matches(const char *when, const struct gpv_slice *s, bool *ret)
 {
 	static const char *const known[] = {
-		"any", "whole", "vf", "mdev", "mdev-display", "geforce", "igpu"};
+		"any", "whole", "vf", "vgpu", "mdev", "mdev-display", "geforce", "igpu"};
 	bool ok = false;
 
 	for (size_t i = 0; i < ELEMENTSOF(known); i++)
@@ -102,6 +102,7 @@ static int when_matches(const char *when, const struct gpv_slice *s, bool *ret)
 	*ret = (streq(when, "any") && s->kind != GPV_SLICE_NONE) ||
 	       (streq(when, "whole") && s->kind == GPV_SLICE_WHOLE) ||
 	       (streq(when, "vf") && s->kind == GPV_SLICE_VF) ||
+	       (streq(when, "vgpu") && s->kind == GPV_SLICE_VGPU) ||
 	       (streq(when, "mdev") && s->kind == GPV_SLICE_MDEV) ||
 	       (streq(when, "mdev-display") && s->kind == GPV_SLICE_MDEV && s->mdev_display) ||
 	       (streq(when, "geforce") && s->kind == GPV_SLICE_WHOLE && s->geforce_like) ||
@@ -221,6 +222,7 @@ static int validate(const struct gpv_domain_spec *s)
 			return -EINVAL;
 		break;
 	case GPV_SLICE_VF:
+	case GPV_SLICE_VGPU:
 		if (sl->n_addrs != 1)
 			return -EINVAL;
 		break;
@@ -510,6 +512,26 @@ static int add_vf(struct gpv_xml_node *devices, const struct gpv_slice *s, const
 	return add_rom_bar(h, q->rom_bar);
 }
 
+/* An NVIDIA SR-IOV vGPU: the VF as a plain PCI hostdev, as NVIDIA's vGPU guide gives it for
+ * its vendor-specific VFIO framework. No <driver name='vfio'/>: the VF stays on NVIDIA's
+ * driver, which is itself a VFIO driver, and with managed='no' libvirt does not rebind it. */
+static int add_vgpu(struct gpv_xml_node *devices, const struct gpv_slice *s, const struct quirks *q)
+{
+	struct gpv_xml_node *h, *n, *src;
+	struct pci_addr host;
+	int r;
+
+	parse_addr(s->addrs[0], &host);
+	if ((r = gpv_xml_add(devices, "hostdev", NULL, &h)) < 0 ||
+		(r = gpv_xml_set_attr(h, "mode", "subsystem")) < 0 ||
+		(r = gpv_xml_set_attr(h, "type", "pci")) < 0 ||
+		(r = gpv_xml_set_attr(h, "managed", "no")) < 0 ||
+		(r = gpv_xml_add(h, "source", NULL, &src)) < 0 ||
+		(r = gpv_xml_add(src, "address", NULL, &n)) < 0 || (r = set_address(n, &host)) < 0)
+		return r;
+	return add_rom_bar(h, q->rom_bar);
+}
+
 static int add_mdev(struct gpv_xml_node *devices, const struct gpv_slice *s, const struct quirks *q)
 {
 	struct gpv_xml_node *h, *n, *src;
@@ -623,6 +645,9 @@ int gpv_domain_build(
 		break;
 	case GPV_SLICE_MDEV:
 		r = add_mdev(devices, &spec->slice, &q);
+		break;
+	case GPV_SLICE_VGPU:
+		r = add_vgpu(devices, &spec->slice, &q);
 		break;
 	case GPV_SLICE_NONE:
 		break;

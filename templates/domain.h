@@ -77,6 +77,8 @@ enum gpv_slice_kind {
 	GPV_SLICE_WHOLE, /* every function of a GPU, GPU first, on one guest slot */
 	GPV_SLICE_VF,	 /* one SR-IOV virtual function: addrs[0] */
 	GPV_SLICE_MDEV,	 /* a mediated device: mdev_uuid of mdev_type */
+	GPV_SLICE_VGPU,	 /* an NVIDIA SR-IOV vGPU: the VF addrs[0], holding a vGPU type, which
+			  * stays on NVIDIA's driver (a VFIO variant driver) */
 };
 
 #define GPV_SLICE_MAX_FUNCTIONS 8

@@ -56,4 +56,11 @@ static const struct {
 			.mdev_parent = "0000:41:00.0",
 			.vendor = 0x10de,
 			.device = 0x1eb8}},
+	/* An NVIDIA SR-IOV vGPU: a VF of an A100 that holds a vGPU type. */
+	{"vgpu",
+		{.kind = GPV_SLICE_VGPU,
+			.addrs = {"0000:41:00.4"},
+			.n_addrs = 1,
+			.vendor = 0x10de,
+			.device = 0x20b0}},
 };

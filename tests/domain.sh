@@ -21,8 +21,8 @@ export GPUPV_TEMPLATES="$top_srcdir/templates"
 mkdir "$tmp/xml"
 "$tool" "$tmp/xml" >"$tmp/out" 2>&1 || { cat "$tmp/out"; bad "domain-tool: exit $?"; }
 n=$(ls "$tmp/xml" | wc -l)
-# 2 templates x 7 slices x 4 variants, and 2 mdev nodedevs.
-[ "$n" -eq 58 ] || bad "domain-tool wrote $n files, not 58"
+# 2 templates x 8 slices x 4 variants, and 2 mdev nodedevs.
+[ "$n" -eq 66 ] || bad "domain-tool wrote $n files, not 66"
 
 domains=0
 for f in "$tmp/xml"/*.xml; do

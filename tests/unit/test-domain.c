@@ -412,6 +412,21 @@ TEST(domain_matrix)
 						"0x1");
 					check(gpv_xml_find(h, "address[@type='pci']") == NULL);
 					break;
+				case GPV_SLICE_VGPU:
+					/* As NVIDIA's guide gives it: no <driver>, no guest
+					 * address, the VF's own. */
+					check_int(hostdevs, 1);
+					h = gpv_xml_find(d, "devices/hostdev[@type='pci']");
+					check_streq(gpv_xml_attr(h, "managed"), "no");
+					check(gpv_xml_find(h, "driver") == NULL);
+					check_streq(gpv_xml_attr(gpv_xml_find(h, "source/address"),
+							    "bus"),
+						"0x41");
+					check_streq(gpv_xml_attr(gpv_xml_find(h, "source/address"),
+							    "function"),
+						"0x4");
+					check(gpv_xml_find(h, "address[@type='pci']") == NULL);
+					break;
 				case GPV_SLICE_MDEV:
 					check_int(hostdevs, 1);
 					h = gpv_xml_find(d, "devices/hostdev[@type='mdev']");
@@ -505,6 +520,8 @@ TEST(domain_bad_specs)
 	check_int(gpv_domain_build(t, &s, &xml), -EINVAL);
 	s.slice = (struct gpv_slice){
 		.kind = GPV_SLICE_VF, .addrs = {"0000:01:00.1", "0000:01:00.2"}, .n_addrs = 2};
+	check_int(gpv_domain_build(t, &s, &xml), -EINVAL);
+	s.slice = (struct gpv_slice){.kind = GPV_SLICE_VGPU};
 	check_int(gpv_domain_build(t, &s, &xml), -EINVAL);
 	s.slice = (struct gpv_slice){.kind = GPV_SLICE_MDEV, .mdev_uuid = "not-a-uuid"};
 	check_int(gpv_domain_build(t, &s, &xml), -EINVAL);
