@@ -10,7 +10,8 @@
  * kernel would: the driver links move, ROOT/dev/vfio/GROUP appears and disappears, and
  * VFIO_GROUP_GET_STATUS on that file answers from the group's drivers. Writes to an mdev type's
  * create, an mdev's remove and a PF's sriov_numvfs make and remove mediated devices and SR-IOV
- * VFs as the kernel would. Everything else, and every
+ * VFs as the kernel would, and a write to an NVIDIA VF's nvidia/current_vgpu_type makes or
+ * releases a vGPU as NVIDIA's driver would. Everything else, and every
  * path outside the root, passes through untouched.
  *
  * The state is the tree itself (links and files), so any number of processes share one model;
@@ -94,6 +95,7 @@ enum kind {
 	K_MDEV_CREATE, /* PARENT/mdev_supported_types/TYPE/create */
 	K_MDEV_REMOVE, /* MDEV/remove, MDEV a directory with an mdev_type link */
 	K_NUMVFS,      /* PF/sriov_numvfs */
+	K_VGPU,	       /* VF/nvidia/current_vgpu_type */
 	K_GROUP,
 	K_CONTAINER,
 };
@@ -101,8 +103,8 @@ enum kind {
 /* What a canonical path is to the model. */
 struct target {
 	enum kind kind;
-	char dev[PATH_MAX];	/* K_OVERRIDE, K_NUMVFS: the device's directory; K_MDEV_CREATE: the
-				 * type's; K_MDEV_REMOVE: the mdev's */
+	char dev[PATH_MAX];	/* K_OVERRIDE, K_NUMVFS, K_VGPU: the device's directory;
+				 * K_MDEV_CREATE: the type's; K_MDEV_REMOVE: the mdev's */
 	char drv[NAME_MAX + 1]; /* K_UNBIND, K_BIND: the driver */
 	char group[32];		/* K_GROUP: the group number */
 };
@@ -235,6 +237,11 @@ static enum kind classify(const char *path, struct target *t)
 			path);
 		return t->kind = K_NUMVFS;
 	}
+	if (startswith(rel, "sys/devices/") && endswith(rel, "/nvidia/current_vgpu_type")) {
+		fmt(t->dev, sizeof(t->dev), "%.*s",
+			(int)(strlen(path) - strlen("/nvidia/current_vgpu_type")), path);
+		return t->kind = K_VGPU;
+	}
 	if (startswith(rel, "sys/devices/") && endswith(rel, "/create") &&
 		strstr(rel, "/mdev_supported_types/")) {
 		fmt(t->dev, sizeof(t->dev), "%.*s", (int)(strlen(path) - strlen("/create")), path);
@@ -264,7 +271,7 @@ static enum kind classify(const char *path, struct target *t)
 static bool is_store(enum kind k)
 {
 	return k == K_OVERRIDE || k == K_UNBIND || k == K_BIND || k == K_PROBE ||
-	       k == K_MDEV_CREATE || k == K_MDEV_REMOVE || k == K_NUMVFS;
+	       k == K_MDEV_CREATE || k == K_MDEV_REMOVE || k == K_NUMVFS || k == K_VGPU;
 }
 
 /* ---- the tree: every change is checked to stay under the root -------------------------------- */
@@ -901,6 +908,56 @@ static int store_numvfs(struct request *q)
 	return r < 0 ? r : write_number(q->t->dev, "sriov_numvfs", n);
 }
 
+/* ---- NVIDIA SR-IOV vGPU ---------------------------------------------------------------------- */
+
+/* Whether the type id is one of the "ID : Name" lines under creatable_vgpu_types' header. */
+static bool vgpu_creatable(const char *nvidia, long id)
+{
+	char path[PATH_MAX], list[16384], *line, *save = NULL;
+
+	if (!fmt(path, sizeof(path), "%s/creatable_vgpu_types", nvidia) ||
+		tree_read(path, list, sizeof(list)) < 0)
+		return false;
+	for (line = strtok_r(list, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *end;
+		long v;
+
+		errno = 0;
+		v = strtol(line, &end, 10);
+		if (!errno && end != line && v == id && (*end == ' ' || *end == '\t' || *end == ':'))
+			return true;
+	}
+	return false;
+}
+
+/* current_vgpu_type's store in NVIDIA's vGPU manager (the vendor-specific VFIO framework of
+ * vGPU 17 and later, per the vGPU user guide): a type id the VF lists in
+ * creatable_vgpu_types makes a vGPU of that type on the VF, and reads back as "ID\n"; 0
+ * releases it. Another number is EINVAL, and a type while the VF holds one is EBUSY (0
+ * first). The creatable lists do not change (see the README). */
+static int store_vgpu(struct request *q)
+{
+	char nvidia[PATH_MAX], *end;
+	long n, cur;
+
+	errno = 0;
+	n = strtol(q->value, &end, 10);
+	if (errno || end == q->value || *end || n < 0)
+		return -EINVAL;
+	if (!fmt(nvidia, sizeof(nvidia), "%s/nvidia", q->t->dev))
+		return -ENAMETOOLONG;
+	cur = read_number(nvidia, "current_vgpu_type");
+	if (cur < 0)
+		return -EIO;
+	if (n == 0)
+		return write_number(nvidia, "current_vgpu_type", 0);
+	if (cur != 0)
+		return -EBUSY;
+	if (!vgpu_creatable(nvidia, n))
+		return -EINVAL;
+	return write_number(nvidia, "current_vgpu_type", n);
+}
+
 /* ---- counting, logging, failing and killing -------------------------------------------------- */
 
 static const struct {
@@ -957,6 +1014,8 @@ static const char *kind_name(enum kind k)
 		return "mdev-remove";
 	case K_NUMVFS:
 		return "numvfs";
+	case K_VGPU:
+		return "vgpu";
 	default:
 		return "?";
 	}
@@ -1067,8 +1126,10 @@ static ssize_t model_write(const struct target *t, const void *buf, size_t n)
 		fmt(q.value, sizeof(q.value), "%.*s", (int)strcspn(text, "\n"), text);
 		fmt(q.what, sizeof(q.what), "override %s %s", q.addr,
 			q.value[0] ? q.value : "(null)");
-	} else if (t->kind == K_MDEV_CREATE || t->kind == K_MDEV_REMOVE || t->kind == K_NUMVFS) {
-		/* addr: the UUID created, the mdev removed, the PF; value: what was written. */
+	} else if (t->kind == K_MDEV_CREATE || t->kind == K_MDEV_REMOVE || t->kind == K_NUMVFS ||
+		   t->kind == K_VGPU) {
+		/* addr: the UUID created, the mdev removed, the PF, the VF; value: what was
+		 * written. */
 		const char *slash = strrchr(t->dev, '/');
 
 		fmt(q.value, sizeof(q.value), "%.*s", (int)strcspn(text, "\n"), text);
@@ -1123,6 +1184,9 @@ static ssize_t model_write(const struct target *t, const void *buf, size_t n)
 			break;
 		case K_NUMVFS:
 			err = -store_numvfs(&q);
+			break;
+		case K_VGPU:
+			err = -store_vgpu(&q);
 			break;
 		default:
 			err = -store_probe(&q);
