@@ -26,7 +26,8 @@
  * with --dry-run, and otherwise makes the changes in order, undoing those already made, in
  * reverse, when one fails. What gpupv made for a domain is recorded in the domain's own
  * metadata (namespace META_URI), which is what undeploy reads: the GPU or VF it bound, the mdev
- * it created (and its libvirt node device), the VFs it enabled.
+ * it created (and its libvirt node device), the VFs it enabled, the NVIDIA vGPU type it gave a
+ * VF.
  */
 #define META_URI "https://gpupv.org/deploy/1"
 #define META_PREFIX "gpupv"
@@ -37,6 +38,7 @@ enum step_kind {
 	STEP_BIND,	  /* the whole GPU, or the VF, to vfio-pci, through bind's plan */
 	STEP_DETACH,	  /* the whole GPU to vfio-pci through libvirt (a host gpupv cannot write) */
 	STEP_CREATE_MDEV, /* the mdev slice: through libvirt's node devices, else sysfs */
+	STEP_CREATE_VGPU, /* the NVIDIA vGPU slice: the type written to the VF's current_vgpu_type */
 	STEP_VOLUME,	  /* the disk, in the pool */
 	STEP_SEED,	  /* the unattended-install medium, beside the disk */
 	STEP_DEFINE,	  /* the domain, with its metadata */
@@ -72,9 +74,12 @@ struct deploy {
 	char *share_why;	  /* the allocator's one line */
 	char *mdev_type;	  /* owns d->slice.mdev_type */
 	char *nodedev;		  /* the mdev's libvirt node device, once created through libvirt */
-	char pf[13];		  /* VF slice: its PF */
+	char pf[13];		  /* VF and vGPU slices: the PF */
 	int enable_vfs;		  /* VF slice: sriov_numvfs to write (the PF had none); 0: none */
 	int vf_index;		  /* VF slice: virtfnN of the PF */
+	char *vgpu_type;	  /* vGPU slice: the type id ("557"), written to the VF (d->gpu) */
+	char *vgpu_name;	  /* vGPU slice: the type's name ("NVIDIA A100-4C") */
+	bool vgpu_made;		  /* vGPU slice: the VF took the type and holds it */
 	struct gpv_template *tpl; /* kept to rebuild the XML once the VF exists */
 	/* The GPUs come from libvirt's node device API (a remote host, or the test driver), not
 	 * from this machine's sysfs; a whole GPU then moves through libvirt. */
@@ -93,6 +98,7 @@ static const char *step_kind_str(enum step_kind k)
 		[STEP_BIND] = "bind",
 		[STEP_DETACH] = "detach",
 		[STEP_CREATE_MDEV] = "create-mdev",
+		[STEP_CREATE_VGPU] = "create-vgpu",
 		[STEP_VOLUME] = "create-volume",
 		[STEP_SEED] = "write-seed",
 		[STEP_DEFINE] = "define",
@@ -137,6 +143,8 @@ static void deploy_clear(struct deploy *d)
 	free(d->share_why);
 	free(d->mdev_type);
 	free(d->nodedev);
+	free(d->vgpu_type);
+	free(d->vgpu_name);
 	gpv_template_free(d->tpl);
 	gpv_root_free(d->root);
 	gpv_virt_close(d->virt);
@@ -329,6 +337,104 @@ static int plan_vf(struct deploy *d, struct gpv_precheck *p, const struct gpv_gp
 	return r;
 }
 
+/* An NVIDIA vGPU on a host gpupv reaches only through libvirt: refused. */
+static int refuse_remote_vgpu(const struct deploy *d, const char *type)
+{
+	if (type)
+		gpv_error("deploy: --share %u would get an NVIDIA vGPU of type %s on a VF of %s; "
+			  "a vGPU is made by writing the VF's nvidia/current_vgpu_type, which "
+			  "libvirt has no API for and gpupv can only write on this machine: run "
+			  "gpupv on that host, or ask for a share a whole GPU or another GPU "
+			  "gives",
+			d->share, type, d->gpu);
+	else
+		gpv_error("deploy: --share %u would get a VF of %s, an NVIDIA GPU whose VFs are "
+			  "vGPU VFs: a VM can use one only once a vGPU type is written to its "
+			  "nvidia/current_vgpu_type, which libvirt neither shows nor has an API for, "
+			  "and gpupv can only write on this machine: run gpupv on that host, or ask "
+			  "for a share a whole GPU or another GPU gives",
+			d->share, d->gpu);
+	return -EOPNOTSUPP;
+}
+
+/* Whether a VF's nvidia/creatable_vgpu_types ("557 : NVIDIA A100-4C", as probes/pci.c keeps
+ * them) lists type; *ret_name points at the type's name in it. */
+static bool vgpu_listed(const struct gpv_pci_dev *vf, const char *type, const char **ret_name)
+{
+	for (size_t i = 0; i < vf->vgpu_types.n; i++) {
+		const char *rest = startswith(vf->vgpu_types.v[i], type);
+
+		if (rest && startswith(rest, " : ")) {
+			*ret_name = rest + 3;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * An NVIDIA SR-IOV vGPU of type (the allocator's partition) on the GPU g: the first VF, in
+ * virtfnN order, that holds no type (current_vgpu_type 0) and lists type among the types it
+ * can create now. The VFs are NVIDIA's to enable (its sriov-manage): a PF with none is
+ * refused with that fix, as the types are only known from the VFs.
+ */
+static int plan_vgpu(struct deploy *d, struct gpv_precheck *p, const struct gpv_gpu *g,
+	const char *type)
+{
+	int r = 0;
+
+	memcpy(d->pf, g->dev->addr, 13);
+	d->slice.kind = GPV_SLICE_VGPU;
+	d->slice.n_addrs = 1;
+	if (!(d->vgpu_type = strdup(type)))
+		return -ENOMEM;
+	for (int i = 0; i < 4096; i++) {
+		_cleanup_free_ char *link = gpv_strf("/sys/bus/pci/devices/%s/virtfn%d", d->pf, i);
+		_cleanup_free_ char *canon = NULL;
+		const struct gpv_pci_dev *vf;
+		const char *base, *name = NULL;
+		char addr[13];
+		bool listed;
+
+		if (!link)
+			return -ENOMEM;
+		r = gpv_root_resolve(d->root, link, &canon);
+		if (r == -ENOENT)
+			break;
+		if (r < 0)
+			return r;
+		base = strrchr(canon, '/') ? strrchr(canon, '/') + 1 : canon;
+		if (gpv_pci_addr_normalize(base, addr) < 0 || !(vf = gpv_pci_find(p->pci, addr)))
+			continue;
+		listed = vgpu_listed(vf, type, &name);
+		if (vf->vgpu_current != 0 || !listed) {
+			gpv_debug("deploy: VF virtfn%d (%s) of %s: current_vgpu_type %ld, type %s "
+				  "%s",
+				i, addr, d->pf, vf->vgpu_current, type,
+				listed ? "creatable" : "not creatable");
+			continue;
+		}
+		memcpy(d->gpu, addr, 13);
+		memcpy(d->slice.addrs[0], addr, 13);
+		d->slice.vendor = vf->vendor;
+		d->slice.device = vf->device;
+		return (d->vgpu_name = strdup(name)) ? 0 : -ENOMEM;
+	}
+	if (g->dev->sriov_num_vfs <= 0) {
+		gpv_error("deploy: --share %u would get an NVIDIA vGPU of type %s on %s, which has "
+			  "no VFs enabled; enable them with NVIDIA's '/usr/lib/nvidia/sriov-manage "
+			  "-e %s' and deploy again",
+			d->share, type, d->pf, d->pf);
+		return -EOPNOTSUPP;
+	}
+	gpv_error("deploy: --share %u would get an NVIDIA vGPU of type %s on %s, but none of its "
+		  "VFs is free for it (each holds a vGPU type, or does not list %s in its "
+		  "nvidia/creatable_vgpu_types now); 'gpupv plan' shows what is free, 'gpupv "
+		  "undeploy' frees the VF of a domain gpupv deployed",
+		d->share, type, d->pf, type);
+	return -ENOSPC;
+}
+
 /* A URI of another machine (one with a host part), or of libvirt's test driver: its GPUs are
  * what libvirt says, not this machine's. */
 static bool uri_not_here(const char *uri)
@@ -434,6 +540,8 @@ static int plan_gpu(struct deploy *d, const struct gpv_opts *o)
 	gpv_strv_clear(&d->detach);
 	free(TAKE_PTR(d->share_why));
 	free(TAKE_PTR(d->mdev_type));
+	free(TAKE_PTR(d->vgpu_type));
+	free(TAKE_PTR(d->vgpu_name));
 	d->enable_vfs = 0;
 	d->pf[0] = '\0';
 	/* 2. The slice: the smallest that holds the share (the allocator), or the whole GPU. */
@@ -456,6 +564,23 @@ static int plan_gpu(struct deploy *d, const struct gpv_opts *o)
 		goto out;
 	}
 	if (d->share_why && res.kind == GPV_SHARE_VF) {
+		/* NVIDIA's VFs are vGPU VFs, of no use to a VM without a vGPU type: one that
+		 * lists none (as libvirt shows them, or as sysfs does when no type fits) is
+		 * not given as a plain VF. */
+		if (g->dev->vendor == 0x10de) {
+			if (d->from_libvirt) {
+				r = refuse_remote_vgpu(d, NULL);
+			} else {
+				gpv_error("deploy: --share %u would get a VF of %s, an NVIDIA GPU "
+					  "whose VFs are vGPU VFs, and none of them lists a vGPU "
+					  "type it can take now (nvidia/creatable_vgpu_types); 'gpupv "
+					  "plan' shows what is free, or ask for a share another GPU "
+					  "gives",
+					d->share, d->gpu);
+				r = -ENOSPC;
+			}
+			goto out;
+		}
 		if (d->from_libvirt) {
 			gpv_error("deploy: --share %u would get a VF of %s; VFs are enabled through "
 				  "sysfs, which gpupv can only write on this machine: run it there, "
@@ -467,11 +592,9 @@ static int plan_gpu(struct deploy *d, const struct gpv_opts *o)
 		r = plan_vf(d, p, g, res.partition);
 		goto out;
 	}
-	if (d->share_why && res.kind != GPV_SHARE_WHOLE) {
-		gpv_error("deploy: --share %u would get %s, and this gpupv does not deploy %s "
-			  "slices yet; a larger --share gets another kind",
-			d->share, res.partition, gpv_share_kind_str(res.kind));
-		r = -EOPNOTSUPP;
+	if (d->share_why && res.kind == GPV_SHARE_VGPU) {
+		r = d->from_libvirt ? refuse_remote_vgpu(d, res.partition)
+				    : plan_vgpu(d, p, g, res.partition);
 		goto out;
 	}
 	memcpy(d->slice.addrs[d->slice.n_addrs++], g->dev->addr, 13);
@@ -532,7 +655,8 @@ static int metadata_xml(const struct deploy *d, char **ret)
 		(d->volume && (r = gpv_xml_set_attr(n, "pool", d->pool)) < 0) ||
 		(d->volume && (r = gpv_xml_set_attr(n, "volume", d->volume)) < 0) ||
 		(d->seed_path && (r = gpv_xml_set_attr(n, "seed", d->seed_path)) < 0) ||
-		((d->slice.kind == GPV_SLICE_WHOLE || d->slice.kind == GPV_SLICE_VF) &&
+		((d->slice.kind == GPV_SLICE_WHOLE || d->slice.kind == GPV_SLICE_VF ||
+			 d->slice.kind == GPV_SLICE_VGPU) &&
 			(r = gpv_xml_set_attr(n, "gpu", d->gpu)) < 0) ||
 		(d->bind_plan && !d->bind_plan->nothing_to_do &&
 			(r = gpv_xml_set_attr(n, "bound", "yes")) < 0))
@@ -545,10 +669,16 @@ static int metadata_xml(const struct deploy *d, char **ret)
 			goto out;
 		}
 	}
-	/* The slice gpupv made: the mdev (and its libvirt node device), the VFs it enabled. */
+	/* The slice gpupv made: the mdev (and its libvirt node device), the VFs it enabled, the
+	 * vGPU type it gave a VF. */
 	if (d->slice.kind == GPV_SLICE_MDEV &&
 		((r = gpv_xml_set_attr(n, "mdev", d->slice.mdev_uuid)) < 0 ||
 			(d->nodedev && (r = gpv_xml_set_attr(n, "mdev-nodedev", d->nodedev)) < 0)))
+		goto out;
+	if (d->slice.kind == GPV_SLICE_VGPU &&
+		((r = gpv_xml_set_attr(n, "pf", d->pf)) < 0 ||
+			(r = gpv_xml_set_attr(n, "vgpu-vf", d->gpu)) < 0 ||
+			(r = gpv_xml_set_attr(n, "vgpu-type", d->vgpu_type)) < 0))
 		goto out;
 	if (d->slice.kind == GPV_SLICE_VF && d->enable_vfs) {
 		char num[16];
@@ -580,6 +710,11 @@ static int add_slice_steps(struct deploy *d)
 		return add_step(d, STEP_CREATE_MDEV,
 			gpv_strf("create the mdev %s of type %s on %s%s", d->slice.mdev_uuid,
 				d->slice.mdev_type, d->slice.mdev_parent, why));
+	case GPV_SLICE_VGPU:
+		return add_step(d, STEP_CREATE_VGPU,
+			gpv_strf("create a vGPU of type %s (%s) on the VF %s of %s (its "
+				 "nvidia/current_vgpu_type)%s",
+				d->vgpu_type, d->vgpu_name ? d->vgpu_name : "?", d->gpu, d->pf, why));
 	case GPV_SLICE_VF:
 		if (d->enable_vfs) {
 			r = add_step(d, STEP_ENABLE_VFS,
@@ -928,6 +1063,76 @@ static int remove_mdev(struct gpv_virt *v, struct gpv_root *root, const char *uu
 	return r == -ENOENT ? 0 : r;
 }
 
+/* The vGPU type a VF holds: its nvidia/current_vgpu_type, 0 none. */
+static int vgpu_current(struct gpv_root *root, const char *vf, uint64_t *ret)
+{
+	_cleanup_free_ char *path = gpv_strf("/sys/bus/pci/devices/%s/nvidia/current_vgpu_type",
+				    vf),
+			    *text = NULL;
+	int r;
+
+	if (!path)
+		return -ENOMEM;
+	r = gpv_root_read(root, path, GPV_ATTR_MAX, &text, NULL);
+	return r < 0 ? r : gpv_parse_uint(gpv_strip(text), UINT32_MAX, ret);
+}
+
+static int write_vgpu(struct gpv_root *root, const char *vf, const char *type)
+{
+	_cleanup_free_ char *path = gpv_strf("/sys/bus/pci/devices/%s/nvidia/current_vgpu_type",
+		vf);
+
+	return path ? gpv_root_write(root, path, type) : -ENOMEM;
+}
+
+/* Writing the type id to the VF's current_vgpu_type makes the vGPU (NVIDIA's vendor-specific
+ * VFIO framework, vGPU 17 and later); it is read back to be sure the VF holds it. */
+static int create_vgpu(struct deploy *d)
+{
+	uint64_t want, got = 0;
+	int r = gpv_parse_uint(d->vgpu_type, UINT32_MAX, &want);
+
+	if (r < 0)
+		return r;
+	r = write_vgpu(d->root, d->gpu, d->vgpu_type);
+	if (r == -EBUSY) {
+		gpv_error("deploy: cannot create the vGPU of type %s on the VF %s: it holds a vGPU "
+			  "type already (taken since the plan was made, by another gpupv or by "
+			  "hand); deploy again to pick another VF",
+			d->vgpu_type, d->gpu);
+		return r;
+	}
+	if (r == -EINVAL) {
+		gpv_error("deploy: cannot create the vGPU of type %s on the VF %s: NVIDIA's driver "
+			  "refuses the type there now (no longer in its creatable_vgpu_types); "
+			  "'gpupv plan' shows what is free now",
+			d->vgpu_type, d->gpu);
+		return r;
+	}
+	if (r < 0) {
+		gpv_error("deploy: cannot create the vGPU of type %s on the VF %s (writing its "
+			  "nvidia/current_vgpu_type): %s",
+			d->vgpu_type, d->gpu, strerror(-r));
+		return r;
+	}
+	d->vgpu_made = true;
+	r = vgpu_current(d->root, d->gpu, &got);
+	if (r >= 0 && got == want)
+		return 0;
+	if (r < 0)
+		gpv_error("deploy: the VF %s took vGPU type %s, but its nvidia/current_vgpu_type "
+			  "cannot be read back: %s",
+			d->gpu, d->vgpu_type, strerror(-r));
+	else
+		gpv_error("deploy: the VF %s took vGPU type %s, but its nvidia/current_vgpu_type "
+			  "reads back %llu",
+			d->gpu, d->vgpu_type, (unsigned long long)got);
+	/* This step failed: what it made is undone here, the earlier steps by apply(). */
+	if (write_vgpu(d->root, d->gpu, "0") == 0)
+		d->vgpu_made = false;
+	return r < 0 ? r : -EIO;
+}
+
 static int do_step(struct deploy *d, struct step *s)
 {
 	_cleanup_free_ char *xml = NULL;
@@ -948,6 +1153,8 @@ static int do_step(struct deploy *d, struct step *s)
 		return r;
 	case STEP_CREATE_MDEV:
 		return create_mdev(d);
+	case STEP_CREATE_VGPU:
+		return create_vgpu(d);
 	case STEP_DETACH:
 		for (; d->detached < d->detach.n; d->detached++) {
 			r = gpv_virt_pci_detach(d->virt, d->detach.v[d->detached]);
@@ -1018,6 +1225,11 @@ static void undo_step(struct deploy *d, struct step *s)
 	case STEP_CREATE_MDEV:
 		r = remove_mdev(d->virt, d->root, d->slice.mdev_uuid, d->nodedev);
 		break;
+	case STEP_CREATE_VGPU:
+		r = write_vgpu(d->root, d->gpu, "0");
+		if (r >= 0)
+			d->vgpu_made = false;
+		break;
 	case STEP_VOLUME:
 		r = gpv_virt_volume_delete(d->virt, d->pool, d->volume);
 		break;
@@ -1065,6 +1277,19 @@ static void check_nothing_left(struct deploy *d)
 			gpv_error("deploy: left behind after the rollback: the mdev %s; remove it "
 				  "by writing 1 to %s/remove",
 				d->slice.mdev_uuid, dev ? dev : "its folder");
+	}
+	if (d->slice.kind == GPV_SLICE_VGPU) {
+		uint64_t cur = 0;
+
+		if (vgpu_current(d->root, d->gpu, &cur) == 0 && cur == 0)
+			fprintf(stderr, "gpupv: checked: the VF %s holds no vGPU type "
+					"(current_vgpu_type 0)\n",
+				d->gpu);
+		else if (d->vgpu_made)
+			gpv_error("deploy: left behind after the rollback: the vGPU of type %s on "
+				  "the VF %s; release it by writing 0 to "
+				  "/sys/bus/pci/devices/%s/nvidia/current_vgpu_type",
+				d->vgpu_type, d->gpu, d->gpu);
 	}
 }
 
@@ -1115,11 +1340,31 @@ static bool vfs_in_use(struct gpv_root *root, const char *pf)
 	return false;
 }
 
+/* The vGPU gpupv gave a VF goes: 0 to its current_vgpu_type, when it still holds that type (a
+ * VF gone with its VFs, or holding another type by now, is left as it is). */
+static int release_vgpu(struct gpv_root *root, const char *vf, const char *type)
+{
+	uint64_t want, cur;
+	int r = vgpu_current(root, vf, &cur);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	if (gpv_parse_uint(type, UINT32_MAX, &want) < 0 || cur != want) {
+		gpv_debug("undeploy: the VF %s holds vGPU type %llu, not %s: left as it is", vf,
+			(unsigned long long)cur, type);
+		return 0;
+	}
+	return write_vgpu(root, vf, "0");
+}
+
 int gpv_undeploy(struct gpv_virt *v, struct gpv_root *root, const char *name, bool keep_disk)
 {
 	_cleanup_free_ char *meta = NULL, *pool = NULL, *volume = NULL, *gpu = NULL, *seed = NULL,
 			   *detached = NULL;
-	_cleanup_free_ char *mdev = NULL, *nodedev = NULL, *pf = NULL;
+	_cleanup_free_ char *mdev = NULL, *nodedev = NULL, *pf = NULL, *vgpu_vf = NULL,
+			   *vgpu_type = NULL;
 	struct gpv_xml_doc *doc = NULL;
 	int r = gpv_virt_domain_get_metadata(v, name, META_URI, &meta);
 
@@ -1150,6 +1395,10 @@ int gpv_undeploy(struct gpv_virt *v, struct gpv_root *root, const char *name, bo
 			nodedev = strdup(a);
 		if ((a = gpv_xml_attr(n, "vfs-enabled")) && (a = gpv_xml_attr(n, "pf")))
 			pf = strdup(a);
+		if ((a = gpv_xml_attr(n, "vgpu-vf")))
+			vgpu_vf = strdup(a);
+		if ((a = gpv_xml_attr(n, "vgpu-type")))
+			vgpu_type = strdup(a);
 	}
 	gpv_xml_free(doc);
 	r = gpv_virt_domain_destroy(v, name);
@@ -1184,6 +1433,9 @@ int gpv_undeploy(struct gpv_virt *v, struct gpv_root *root, const char *name, bo
 	}
 	if (r >= 0 && mdev && (nodedev || root))
 		r = remove_mdev(v, root, mdev, nodedev);
+	/* The VF leaves the domain with the vGPU type gpupv gave it, once the domain is gone. */
+	if (r >= 0 && vgpu_vf && vgpu_type && root)
+		r = release_vgpu(root, vgpu_vf, vgpu_type);
 	/* The VFs gpupv enabled go when none of them is given to a VM any more. */
 	if (r >= 0 && pf && root && !vfs_in_use(root, pf)) {
 		_cleanup_free_ char *path = gpv_strf("/sys/bus/pci/devices/%s/sriov_numvfs", pf);
@@ -1227,7 +1479,8 @@ static const char deploy_help[] =
 	"a qcow2 disk in POOL, and starts it. --share below 100 (or --gpu auto) gives the VM the\n"
 	"smallest slice of at least PERCENT of one GPU that is free, as 'gpupv plan' picks it:\n"
 	"a whole GPU (bound to vfio-pci), an SR-IOV VF (VFs enabled as needed, the VF bound to\n"
-	"vfio-pci) or a mediated device (created); nothing fitting exits 4 with the shares this\n"
+	"vfio-pci), an NVIDIA vGPU (the type written to a free VF, which stays on NVIDIA's\n"
+	"driver) or a mediated device (created); nothing fitting exits 4 with the shares this\n"
 	"host can give. Every change is planned first (--dry-run prints the plan and the domain\n"
 	"XML); a failure undoes what was done. Sizes take K, M, G or T (powers of 1024); a bare\n"
 	"number is bytes.\n"
@@ -1241,7 +1494,8 @@ static const char undeploy_help[] =
 	"Usage: gpupv undeploy NAME [--keep-disk] [--connect URI] [--dry-run] [--root DIR]\n\n"
 	"Stops and removes the domain NAME that gpupv deployed, its disk (unless\n"
 	"--keep-disk), and gives its GPU back to the host when gpupv bound it; removes the mdev\n"
-	"gpupv made for it, and disables the VFs gpupv enabled once none is given to a VM.\n";
+	"gpupv made for it, releases the NVIDIA vGPU type it gave a VF, and disables the VFs\n"
+	"gpupv enabled once none is given to a VM.\n";
 
 static int parse(int argc, char **argv, const char *cmd, struct gpv_opts *o, struct deploy *d,
 	bool *keep_disk, int *ret_status)
@@ -1441,12 +1695,12 @@ int gpv_cmd_deploy(const struct gpv_opts *gopts, int argc, char **argv)
 	 * is changing it (a deploy that binds nothing takes no lock). */
 	if (r == 0 && !d.dry_run &&
 		((d.bind_plan && !d.bind_plan->nothing_to_do) || d.slice.kind == GPV_SLICE_MDEV ||
-			d.slice.kind == GPV_SLICE_VF)) {
+			d.slice.kind == GPV_SLICE_VF || d.slice.kind == GPV_SLICE_VGPU)) {
 		lock = gpv_take_lock(d.root, &o);
 		if (lock < 0) {
 			r = lock;
 		} else if (d.slice.kind == GPV_SLICE_WHOLE) {
-			/* (An mdev or a VF is checked again as it is made.) */
+			/* (An mdev, a VF or a vGPU is checked again as it is made.) */
 			r = plan_gpu(&d, &o);
 		}
 	}
