@@ -255,11 +255,39 @@ static int mark_given(struct deploy *d, struct gpv_share_inventory *inv)
 	return r;
 }
 
+/* The GPU of p an allocation is on; NULL when p does not have it. */
+static const struct gpv_gpu *result_gpu(const struct gpv_precheck *p,
+	const struct gpv_share_inventory *inv, const struct gpv_share_result *res)
+{
+	for (size_t i = 0; i < p->n_gpus; i++)
+		if (streq(p->gpus[i].dev->addr, inv->gpus[res->gpu].addr))
+			return &p->gpus[i];
+	return NULL;
+}
+
+/* Whether gpupv can make the slice on a host it reaches only through libvirt: not VFs to
+ * enable (sriov_numvfs), not an NVIDIA vGPU or one of its VFs (current_vgpu_type). */
+static bool libvirt_can_give(const struct gpv_precheck *p, const struct gpv_share_inventory *inv,
+	const struct gpv_share_result *res)
+{
+	const struct gpv_gpu *g = result_gpu(p, inv, res);
+
+	switch (res->kind) {
+	case GPV_SHARE_VF:
+		return g && g->dev->vendor != 0x10de && !startswith(res->partition, "VF to enable");
+	case GPV_SHARE_VGPU:
+		return false;
+	default:
+		return true;
+	}
+}
+
 static int plan_share(struct deploy *d, struct gpv_precheck *p, const struct gpv_gpu *only,
 	const struct gpv_gpu **ret_gpu, struct gpv_share_result *res)
 {
 	struct gpv_precheck one;
 	struct gpv_share_inventory *inv = NULL;
+	struct gpv_share_result first = { 0 };
 	int r;
 
 	if (only) {
@@ -277,7 +305,26 @@ static int plan_share(struct deploy *d, struct gpv_precheck *p, const struct gpv
 		gpv_share_inventory_free(inv);
 		return r;
 	}
-	r = gpv_share_allocate(inv, d->share, res);
+	/* Through libvirt, a slice gpupv cannot make there is passed over for the next one the
+	 * allocator picks; when none is left, the first is kept, for plan_gpu() to refuse it
+	 * with why. */
+	while ((r = gpv_share_allocate(inv, d->share, res)) == 0 && d->from_libvirt &&
+		!libvirt_can_give(p, inv, res)) {
+		gpv_debug("deploy: --share %u: %s, which gpupv cannot make through libvirt; the "
+			  "next",
+			d->share, res->why);
+		if (!first.why)
+			first = *res;
+		else
+			gpv_share_result_clear(res);
+		*res = (struct gpv_share_result){ 0 };
+	}
+	if (r == -ENOSPC && first.why) {
+		*res = first;
+		first = (struct gpv_share_result){ 0 };
+		r = 0;
+	}
+	gpv_share_result_clear(&first);
 	if (r == -ENOSPC) {
 		_cleanup_free_ char *why = NULL;
 
@@ -286,19 +333,44 @@ static int plan_share(struct deploy *d, struct gpv_precheck *p, const struct gpv
 				only ? only->dev->addr : "", why);
 	} else if (r < 0) {
 		gpv_error("deploy: --share %u: %s", d->share, strerror(-r));
-	} else {
-		*ret_gpu = NULL;
-		for (size_t i = 0; i < p->n_gpus && !*ret_gpu; i++)
-			if (streq(p->gpus[i].dev->addr, inv->gpus[res->gpu].addr))
-				*ret_gpu = &p->gpus[i];
-		if (!*ret_gpu)
-			r = -ENODEV;
+	} else if (!(*ret_gpu = result_gpu(p, inv, res))) {
+		r = -ENODEV;
 	}
 	gpv_share_inventory_free(inv);
 	return r;
 }
 
-/* A VF slice: an enabled free VF, or VFs to enable first (the chosen one: virtfn0). */
+/* A VF of a host gpupv reaches only through libvirt: detached through it, with the other
+ * members of its IOMMU group (which leave the host with it), the VF last. A group that holds
+ * the PF is refused: detaching the PF would take every VF from the host. */
+static int plan_detach_vf(struct deploy *d, struct gpv_precheck *p, const struct gpv_pci_dev *vf)
+{
+	const struct gpv_iommu_group *grp = gpv_pci_group(p->pci, vf->iommu_group);
+	int r = 0;
+
+	for (size_t i = 0; grp && i < grp->members.n && r >= 0; i++) {
+		const struct gpv_pci_dev *m = gpv_pci_find(p->pci, grp->members.v[i]);
+
+		if (!m || m == vf || gpv_pci_is_bridge(m) || streq_ptr(m->driver, "vfio-pci"))
+			continue;
+		if (streq(m->addr, vf->physfn)) {
+			gpv_error("deploy: the VF %s shares IOMMU group %d with its PF %s, which "
+				  "would have to leave the host with it and take every VF along; "
+				  "the host needs ACS between the PF and its VFs (see 'gpupv "
+				  "precheck' on that host)",
+				vf->addr, vf->iommu_group, m->addr);
+			return -EPERM;
+		}
+		r = gpv_strv_push(&d->detach, m->addr);
+	}
+	if (r >= 0 && !streq_ptr(vf->driver, "vfio-pci"))
+		r = gpv_strv_push(&d->detach, vf->addr);
+	return r;
+}
+
+/* A VF slice: an enabled free VF, or VFs to enable first (the chosen one: virtfn0). On a host
+ * gpupv reaches only through libvirt, only an enabled VF: libvirt has no API for
+ * sriov_numvfs. */
 static int plan_vf(struct deploy *d, struct gpv_precheck *p, const struct gpv_gpu *g,
 	const char *partition)
 {
@@ -309,6 +381,15 @@ static int plan_vf(struct deploy *d, struct gpv_precheck *p, const struct gpv_gp
 	memcpy(d->pf, g->dev->addr, 13);
 	d->slice.kind = GPV_SLICE_VF;
 	d->slice.n_addrs = 1;
+	if (d->from_libvirt && startswith(partition, "VF to enable: ")) {
+		gpv_error("deploy: --share %u would get a VF of %s, which has none enabled; VFs "
+			  "are enabled by writing the PF's sriov_numvfs, which libvirt has no API "
+			  "for and gpupv can only write on this machine: run gpupv on that host, "
+			  "or enable the VFs there first (a free enabled VF is detached through "
+			  "libvirt), or ask for a share a whole GPU gives",
+			d->share, d->pf);
+		return -EOPNOTSUPP;
+	}
 	if (startswith(partition, "VF to enable: sriov_numvfs ")) {
 		const char *num = partition + strlen("VF to enable: sriov_numvfs ");
 		uint64_t n;
@@ -326,6 +407,8 @@ static int plan_vf(struct deploy *d, struct gpv_precheck *p, const struct gpv_gp
 	d->slice.vendor = vf->vendor;
 	d->slice.device = vf->device;
 	memcpy(d->gpu, vf->addr, 13);
+	if (d->from_libvirt)
+		return plan_detach_vf(d, p, vf);
 	r = gpv_bind_plan(d->root, p, vf->addr, GPV_BIND_VF, &d->bind_plan, &refusal);
 	if (r < 0) {
 		gpv_error("deploy: cannot bind the VF %s: %s", vf->addr,
@@ -581,14 +664,6 @@ static int plan_gpu(struct deploy *d, const struct gpv_opts *o)
 			}
 			goto out;
 		}
-		if (d->from_libvirt) {
-			gpv_error("deploy: --share %u would get a VF of %s; VFs are enabled through "
-				  "sysfs, which gpupv can only write on this machine: run it there, "
-				  "or ask for a share a whole GPU or an mdev type gives",
-				d->share, d->gpu);
-			r = -EOPNOTSUPP;
-			goto out;
-		}
 		r = plan_vf(d, p, g, res.partition);
 		goto out;
 	}
@@ -716,6 +791,17 @@ static int add_slice_steps(struct deploy *d)
 				 "nvidia/current_vgpu_type)%s",
 				d->vgpu_type, d->vgpu_name ? d->vgpu_name : "?", d->gpu, d->pf, why));
 	case GPV_SLICE_VF:
+		if (d->detach.n) {
+			_cleanup_free_ char *list = gpv_strv_join(&d->detach, ", ");
+
+			return list ? add_step(d, STEP_DETACH,
+					      gpv_strf("detach %s from the host to vfio-pci through "
+						       "libvirt (the VF %s of %s%s)%s",
+						      list, d->gpu, d->pf,
+						      d->detach.n > 1 ? ", with its IOMMU group" : "",
+						      why))
+				    : -ENOMEM;
+		}
 		if (d->enable_vfs) {
 			r = add_step(d, STEP_ENABLE_VFS,
 				gpv_strf("enable %d VFs on %s (sriov_numvfs %d)%s", d->enable_vfs,
@@ -1693,7 +1779,7 @@ int gpv_cmd_deploy(const struct gpv_opts *gopts, int argc, char **argv)
 	r = plan(&d, &o);
 	/* A bind is planned again under bind's lock, from what the host is once no other gpupv
 	 * is changing it (a deploy that binds nothing takes no lock). */
-	if (r == 0 && !d.dry_run &&
+	if (r == 0 && !d.dry_run && !d.from_libvirt &&
 		((d.bind_plan && !d.bind_plan->nothing_to_do) || d.slice.kind == GPV_SLICE_MDEV ||
 			d.slice.kind == GPV_SLICE_VF || d.slice.kind == GPV_SLICE_VGPU)) {
 		lock = gpv_take_lock(d.root, &o);

@@ -107,6 +107,48 @@ fi
 	ok "--gpu auto skips the GPU another domain has (the demo host's 'handmade')" ||
 	bad "--gpu auto with a GPU given: $(cat "$tmp/out" "$tmp/err")"
 
+# VF shares on such a host (tests/data/sriov-host.xml): an enabled free VF is detached
+# through libvirt; VFs to enable, or an NVIDIA GPU's vGPU VFs, cannot be made there.
+sed "s|<path>/var/lib/libvirt/images</path>|<path>$tmp/pool</path>|" \
+	"$top_srcdir/tests/data/sriov-host.xml" >"$tmp/sriov-host.xml"
+S="test://$tmp/sriov-host.xml"
+if "$GPUPV" deploy lan --template linux --gpu 0000:03:00.0 --share 30 --connect "$S" --dry-run >"$tmp/out" 2>"$tmp/err"; then
+	sed -n '/^<domain/,/^<\/domain>/p' "$tmp/out" >"$tmp/remote-vf.xml"
+	grep -q "1  detach 0000:03:00.1 from the host to vfio-pci through libvirt (the VF 0000:03:00.1 of 0000:03:00.0); --share 30: a VF (2 of the 2 enabled free)" "$tmp/out" &&
+		[ "$(grep -c '<hostdev' "$tmp/remote-vf.xml")" = 1 ] &&
+		grep -q '<address domain="0x0000" bus="0x03" slot="0x00" function="0x1"/>' "$tmp/remote-vf.xml" &&
+		virt-xml-validate "$tmp/remote-vf.xml" domain >/dev/null &&
+		ok "a remote host's enabled free VF: from libvirt's node devices, detached through libvirt" ||
+		bad "remote VF plan: $(cat "$tmp/out")"
+else
+	bad "remote VF dry-run: $(cat "$tmp/err")"
+fi
+"$GPUPV" deploy lan --template linux --gpu 0000:03:00.0 --share 30 --connect "$S" --dry-run --json >"$tmp/out" 2>"$tmp/err" &&
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [s["kind"] for s in d["steps"]]==["detach","create-volume","define","start"], d["steps"]' "$tmp/out" &&
+	ok "remote VF --json: the detach step" || bad "remote VF --json: $(cat "$tmp/out" "$tmp/err")"
+"$GPUPV" deploy lan --template linux --gpu 0000:03:00.0 --share 30 --connect "$S" >"$tmp/out" 2>"$tmp/err"
+[ $? = 1 ] && has "step 1 (detach 0000:03:00.1 .*not supported by the connection driver" &&
+	has "checked: no domain 'lan'" &&
+	ok "remote VF: the test driver cannot detach; refused at that step, nothing left" ||
+	bad "remote VF detach: $(cat "$tmp/err")"
+"$GPUPV" deploy lan --template linux --gpu 0000:05:00.0 --share 30 --connect "$S" --dry-run >"$tmp/out" 2>"$tmp/err"
+[ $? = 1 ] && has "would get a VF of 0000:05:00.0, which has none enabled" && has "sriov_numvfs" &&
+	has "run gpupv on that host" &&
+	ok "remote VF: VFs that would have to be enabled are refused, saying so" ||
+	bad "remote VFs to enable: $(cat "$tmp/out" "$tmp/err")"
+# A VF whose IOMMU group holds its PF (no ACS between them): the PF cannot go with it.
+sed "/<iommuGroup number='11'>/a <address domain='0x0000' bus='0x03' slot='0x00' function='0x0'/>" \
+	"$tmp/sriov-host.xml" >"$tmp/noacs-host.xml"
+"$GPUPV" deploy lan --template linux --gpu 0000:03:00.0 --share 30 --connect "test://$tmp/noacs-host.xml" \
+	--dry-run >"$tmp/out" 2>"$tmp/err"
+[ $? = 4 ] && has "the VF 0000:03:00.1 shares IOMMU group 11 with its PF 0000:03:00.0" &&
+	ok "remote VF: one that shares its group with its PF is refused" ||
+	bad "remote VF in the PF's group: $(cat "$tmp/out" "$tmp/err")"
+"$GPUPV" deploy lan --template linux --gpu auto --share 30 --connect "$S" --dry-run >"$tmp/out" 2>"$tmp/err" &&
+	grep -q "1  detach 0000:03:00.1 " "$tmp/out" &&
+	ok "remote --gpu auto: VFs to enable and NVIDIA's vGPU VFs are passed over for a free VF" ||
+	bad "remote --gpu auto VF: $(cat "$tmp/out" "$tmp/err")"
+
 # ---- a deploy, and its rollback at every step ---------------------------------------------
 if g deploy gamer --template windows11 --gpu 0000:0c:00.0 --connect "$H"; then
 	check "deploy with a GPU: bound, defined, started" grep -q "deployed 'gamer'" "$tmp/out"

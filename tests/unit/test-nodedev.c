@@ -3,6 +3,7 @@
 #include "lib/util.h"
 #include "probes/nodedev.h"
 #include "probes/precheck.h"
+#include "probes/share.h"
 #include "tests/unit/tap.h"
 
 /* What libvirt's node device API gives for a GPU, its HDMI audio, a root port (as libvirt
@@ -116,6 +117,72 @@ TEST(precheck_over_node_devices)
 	check_streq(p->gpus[0].dev->addr, "0000:0b:00.0");
 	check(p->gpus[0].isolated);
 	check_int((int)p->gpus[0].functions.n, 2);
+	gpv_precheck_free(p);
+}
+
+/* An Intel SR-IOV GPU with 2 of 8 VFs enabled, and one with none of 7, as libvirt shows them:
+ * the allocator hears of the VFs from virt_functions and phys_function. */
+#define INTEL_PF(BUS, DEC, VFS)                                                                    \
+	"<device><name>pci_0000_" BUS "_00_0</name><driver><name>i915</name></driver>"           \
+	"<capability type='pci'><class>0x038000</class><domain>0</domain><bus>" DEC "</bus>"     \
+	"<slot>0</slot><function>0</function><product id='0x56c0'/><vendor id='0x8086'/>" VFS   \
+	"<iommuGroup number='" DEC "'><address domain='0x0000' bus='0x" BUS "' slot='0x00' "     \
+	"function='0x0'/></iommuGroup></capability></device>"
+#define INTEL_VF(FN, GROUP)                                                                        \
+	"<device><name>pci_0000_03_00_" FN "</name><capability type='pci'>"                      \
+	"<class>0x038000</class><domain>0</domain><bus>3</bus><slot>0</slot>"                    \
+	"<function>" FN "</function><product id='0x56c0'/><vendor id='0x8086'/>"                 \
+	"<capability type='phys_function'><address domain='0x0000' bus='0x03' slot='0x00' "      \
+	"function='0x0'/></capability><iommuGroup number='" GROUP "'><address "                  \
+	"domain='0x0000' bus='0x03' slot='0x00' function='0x" FN "'/></iommuGroup>"             \
+	"</capability></device>"
+
+TEST(sriov_vfs_reach_the_allocator)
+{
+	char *xmls[] = {
+		(char *)INTEL_PF("03", "3",
+			"<capability type='virt_functions' maxCount='8'>"
+			"<address domain='0x0000' bus='0x03' slot='0x00' function='0x1'/>"
+			"<address domain='0x0000' bus='0x03' slot='0x00' function='0x2'/>"
+			"</capability>"),
+		(char *)INTEL_VF("1", "11"),
+		(char *)INTEL_VF("2", "12"),
+		(char *)INTEL_PF("05", "5", "<capability type='virt_functions' maxCount='7'/>"),
+	};
+	struct gpv_pci *pci = NULL;
+	struct gpv_precheck *p = NULL;
+	struct gpv_share_inventory *inv = NULL;
+	struct gpv_share_result r = { 0 };
+	const struct gpv_pci_dev *d;
+
+	check_int(gpv_pci_from_nodedev(xmls, ELEMENTSOF(xmls), &pci, NULL), 0);
+	d = gpv_pci_find(pci, "0000:03:00.2");
+	check(d && d->is_vf && !d->driver);
+	check_int(d->vgpu_current, -1); /* libvirt does not say */
+	d = gpv_pci_find(pci, "0000:05:00.0");
+	check(d);
+	check_int(d->sriov_total_vfs, 7);
+	check_int(d->sriov_num_vfs, 0);
+	check_int(gpv_precheck_from_pci(pci, NULL, &p), 0);
+	check_int((int)p->n_gpus, 2);
+	check_int(gpv_share_inventory_new(p, &inv), 0);
+	check_int((int)inv->n, 2);
+	check_streq(inv->gpus[0].addr, "0000:03:00.0");
+	check_int(inv->gpus[0].vfs_total, 8);
+	check_int(inv->gpus[0].vfs_enabled, 2);
+	check_int((int)inv->gpus[0].free_vfs.n, 2);
+	check_int(inv->gpus[1].vfs_total, 7);
+	check_int(inv->gpus[1].vfs_enabled, 0);
+	/* 50%: an enabled VF; 30%: VFs to enable on the other GPU (3 of them, 33.33%). */
+	check_int(gpv_share_allocate(inv, 50, &r), 0);
+	check_int(r.kind, GPV_SHARE_VF);
+	check_streq(r.partition, "0000:03:00.1");
+	gpv_share_result_clear(&r);
+	check_int(gpv_share_allocate(inv, 30, &r), 0);
+	check_int(r.kind, GPV_SHARE_VF);
+	check_streq(r.partition, "VF to enable: sriov_numvfs 3");
+	gpv_share_result_clear(&r);
+	gpv_share_inventory_free(inv);
 	gpv_precheck_free(p);
 }
 
