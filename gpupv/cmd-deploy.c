@@ -38,7 +38,7 @@ enum step_kind {
 	STEP_BIND,	  /* the whole GPU, or the VF, to vfio-pci, through bind's plan */
 	STEP_DETACH,	  /* the whole GPU to vfio-pci through libvirt (a host gpupv cannot write) */
 	STEP_CREATE_MDEV, /* the mdev slice: through libvirt's node devices, else sysfs */
-	STEP_CREATE_VGPU, /* the NVIDIA vGPU slice: the type written to the VF's current_vgpu_type */
+	STEP_CREATE_VGPU, /* the NVIDIA vGPU slice: the type written to a VF (current_vgpu_type) */
 	STEP_VOLUME,	  /* the disk, in the pool */
 	STEP_SEED,	  /* the unattended-install medium, beside the disk */
 	STEP_DEFINE,	  /* the domain, with its metadata */
@@ -433,9 +433,9 @@ static int refuse_remote_vgpu(const struct deploy *d, const char *type)
 	else
 		gpv_error("deploy: --share %u would get a VF of %s, an NVIDIA GPU whose VFs are "
 			  "vGPU VFs: a VM can use one only once a vGPU type is written to its "
-			  "nvidia/current_vgpu_type, which libvirt neither shows nor has an API for, "
-			  "and gpupv can only write on this machine: run gpupv on that host, or ask "
-			  "for a share a whole GPU or another GPU gives",
+			  "nvidia/current_vgpu_type, which libvirt neither shows nor has an API "
+			  "for, and gpupv can only write on this machine: run gpupv on that host, "
+			  "or ask for a share a whole GPU or another GPU gives",
 			d->share, d->gpu);
 	return -EOPNOTSUPP;
 }
@@ -650,18 +650,17 @@ static int plan_gpu(struct deploy *d, const struct gpv_opts *o)
 		/* NVIDIA's VFs are vGPU VFs, of no use to a VM without a vGPU type: one that
 		 * lists none (as libvirt shows them, or as sysfs does when no type fits) is
 		 * not given as a plain VF. */
+		if (g->dev->vendor == 0x10de && d->from_libvirt) {
+			r = refuse_remote_vgpu(d, NULL);
+			goto out;
+		}
 		if (g->dev->vendor == 0x10de) {
-			if (d->from_libvirt) {
-				r = refuse_remote_vgpu(d, NULL);
-			} else {
-				gpv_error("deploy: --share %u would get a VF of %s, an NVIDIA GPU "
-					  "whose VFs are vGPU VFs, and none of them lists a vGPU "
-					  "type it can take now (nvidia/creatable_vgpu_types); 'gpupv "
-					  "plan' shows what is free, or ask for a share another GPU "
-					  "gives",
-					d->share, d->gpu);
-				r = -ENOSPC;
-			}
+			gpv_error("deploy: --share %u would get a VF of %s, an NVIDIA GPU whose "
+				  "VFs are vGPU VFs, and none of them lists a vGPU type it can "
+				  "take now (nvidia/creatable_vgpu_types); 'gpupv plan' shows "
+				  "what is free, or ask for a share another GPU gives",
+				d->share, d->gpu);
+			r = -ENOSPC;
 			goto out;
 		}
 		r = plan_vf(d, p, g, res.partition);
@@ -789,18 +788,19 @@ static int add_slice_steps(struct deploy *d)
 		return add_step(d, STEP_CREATE_VGPU,
 			gpv_strf("create a vGPU of type %s (%s) on the VF %s of %s (its "
 				 "nvidia/current_vgpu_type)%s",
-				d->vgpu_type, d->vgpu_name ? d->vgpu_name : "?", d->gpu, d->pf, why));
+				d->vgpu_type, d->vgpu_name ? d->vgpu_name : "?", d->gpu, d->pf,
+				why));
 	case GPV_SLICE_VF:
 		if (d->detach.n) {
 			_cleanup_free_ char *list = gpv_strv_join(&d->detach, ", ");
+			const char *with = d->detach.n > 1 ? ", with its IOMMU group" : "";
 
-			return list ? add_step(d, STEP_DETACH,
-					      gpv_strf("detach %s from the host to vfio-pci through "
-						       "libvirt (the VF %s of %s%s)%s",
-						      list, d->gpu, d->pf,
-						      d->detach.n > 1 ? ", with its IOMMU group" : "",
-						      why))
-				    : -ENOMEM;
+			if (!list)
+				return -ENOMEM;
+			return add_step(d, STEP_DETACH,
+				gpv_strf("detach %s from the host to vfio-pci through libvirt "
+					 "(the VF %s of %s%s)%s",
+					list, d->gpu, d->pf, with, why));
 		}
 		if (d->enable_vfs) {
 			r = add_step(d, STEP_ENABLE_VFS,
@@ -1149,12 +1149,12 @@ static int remove_mdev(struct gpv_virt *v, struct gpv_root *root, const char *uu
 	return r == -ENOENT ? 0 : r;
 }
 
+#define VGPU_ATTR "/sys/bus/pci/devices/%s/nvidia/current_vgpu_type"
+
 /* The vGPU type a VF holds: its nvidia/current_vgpu_type, 0 none. */
 static int vgpu_current(struct gpv_root *root, const char *vf, uint64_t *ret)
 {
-	_cleanup_free_ char *path = gpv_strf("/sys/bus/pci/devices/%s/nvidia/current_vgpu_type",
-				    vf),
-			    *text = NULL;
+	_cleanup_free_ char *path = gpv_strf(VGPU_ATTR, vf), *text = NULL;
 	int r;
 
 	if (!path)
@@ -1165,8 +1165,7 @@ static int vgpu_current(struct gpv_root *root, const char *vf, uint64_t *ret)
 
 static int write_vgpu(struct gpv_root *root, const char *vf, const char *type)
 {
-	_cleanup_free_ char *path = gpv_strf("/sys/bus/pci/devices/%s/nvidia/current_vgpu_type",
-		vf);
+	_cleanup_free_ char *path = gpv_strf(VGPU_ATTR, vf);
 
 	return path ? gpv_root_write(root, path, type) : -ENOMEM;
 }

@@ -924,7 +924,7 @@ static bool vgpu_creatable(const char *nvidia, long id)
 
 		errno = 0;
 		v = strtol(line, &end, 10);
-		if (!errno && end != line && v == id && (*end == ' ' || *end == '\t' || *end == ':'))
+		if (!errno && end != line && v == id && strchr(" \t:", *end) && *end)
 			return true;
 	}
 	return false;
