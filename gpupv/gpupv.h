@@ -82,7 +82,7 @@ struct gpv_deploy_step_out {
 int gpv_print_deploy_json(FILE *f, const char *name, const struct gpv_deploy_step_out *steps,
 	size_t n, const char *xml, bool dry_run, size_t failed_step);
 
-/* Output, in gpupv/output-text.c and gpupv/output-json.c (the one file that uses json-c). */
+/* Output, in gpupv/output-text.c and gpupv/output-json.c (JSON through lib/json.c). */
 void gpv_print_precheck_text(FILE *f, const struct gpv_precheck *p, bool color);
 int gpv_print_precheck_json(FILE *f, const struct gpv_precheck *p);
 void gpv_print_list_text(FILE *f, const struct gpv_precheck *p, bool color);

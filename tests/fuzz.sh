@@ -12,7 +12,8 @@
 # a run count), GPV_FUZZ_JOBS (targets run at once, default 2).
 set -u
 
-targets="cpuinfo cmdline uevent mdev-desc ids pci-config root-resolve journal grub validate nodedev"
+targets="cpuinfo cmdline uevent mdev-desc ids pci-config root-resolve journal grub validate nodedev
+    ldcache json"
 runs=${GPV_FUZZ_RUNS:-20000}
 jobs=${GPV_FUZZ_JOBS:-2}
 
