@@ -68,6 +68,9 @@ int gpv_cmd_plan(const struct gpv_opts *o, int argc, char **argv);
 int gpv_print_share_plan_json(FILE *f, const struct gpv_share_inventory *inv,
 	const struct gpv_share_request *v, size_t n, const double *offered, size_t n_offered);
 
+/* drivers-sync, in gpupv/cmd-drivers-sync.c. */
+int gpv_cmd_drivers_sync(const struct gpv_opts *o, int argc, char **argv);
+
 /* deploy and undeploy, in gpupv/cmd-deploy.c. gpv_undeploy() removes a domain gpupv made
  * and what it made for it (-EPERM: not gpupv's); it prints nothing. */
 struct gpv_virt;

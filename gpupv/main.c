@@ -187,6 +187,8 @@ static const struct command commands[] = {
 		"create a libvirt VM from a template, with a GPU, a share of one or none", OPT_OWN},
 	{"undeploy", gpv_cmd_undeploy, "remove a VM gpupv deployed, and what it made for it",
 		OPT_OWN},
+	{"drivers-sync", gpv_cmd_drivers_sync,
+		"bring a guest's copy of the host's GPU driver files in step", OPT_OWN},
 	{"help", cmd_help, "show this help, or a command's help", 0},
 };
 
@@ -242,6 +244,7 @@ static const char *const command_help[] = {
 	"the installed ones, then the copies built in; see gpupv-deploy(1).\n",
 	NULL, /* deploy: its own --help */
 	NULL, /* undeploy: its own --help */
+	NULL, /* drivers-sync: its own --help */
 	"Usage: gpupv help [COMMAND]\n",
 };
 
@@ -252,7 +255,7 @@ static void usage(FILE *f)
 	      "Commands:\n",
 		f);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
 	fputs("\nOptions (before or after the command):\n"
 	      "  -r, --root DIR   read the machine recorded in DIR instead of this one\n"
 	      "                   (also GPUPV_ROOT)\n"

@@ -32,6 +32,11 @@ static GPV_DL_SYM(kmod_module_unref);
 static GPV_DL_SYM(kmod_module_unref_list);
 static GPV_DL_SYM(kmod_module_apply_filter);
 static GPV_DL_SYM(kmod_module_probe_insert_module);
+static GPV_DL_SYM(kmod_module_new_from_name);
+static GPV_DL_SYM(kmod_module_get_info);
+static GPV_DL_SYM(kmod_module_info_get_key);
+static GPV_DL_SYM(kmod_module_info_get_value);
+static GPV_DL_SYM(kmod_module_info_free_list);
 static int kmod_state;
 
 static int kmod_open(void)
@@ -50,6 +55,11 @@ static int kmod_open(void)
 		GPV_DL_ENTRY(kmod_module_unref_list),
 		GPV_DL_ENTRY(kmod_module_apply_filter),
 		GPV_DL_ENTRY(kmod_module_probe_insert_module),
+		GPV_DL_ENTRY(kmod_module_new_from_name),
+		GPV_DL_ENTRY(kmod_module_get_info),
+		GPV_DL_ENTRY(kmod_module_info_get_key),
+		GPV_DL_ENTRY(kmod_module_info_get_value),
+		GPV_DL_ENTRY(kmod_module_info_free_list),
 	};
 
 	return gpv_dl_open(GPV_LIBKMOD_SONAME, syms, ELEMENTSOF(syms), &kmod_state);
@@ -264,6 +274,132 @@ int gpv_kmod_load(struct gpv_root *root, const char *name)
 		sym_kmod_module_unref(mod);
 	}
 	sym_kmod_module_unref_list(list);
+	sym_kmod_unref(ctx);
+	return r;
+}
+
+void gpv_kmod_modinfo_clear(struct gpv_kmod_modinfo *m)
+{
+	free(m->name);
+	free(m->path);
+	free(m->version);
+	gpv_strv_clear(&m->depends);
+	gpv_strv_clear(&m->firmware);
+	free(m->kernel);
+	*m = (struct gpv_kmod_modinfo){0};
+}
+
+/* depends=a,b: each name once, in order. */
+static int split_depends(gpv_strv *out, const char *value)
+{
+	_cleanup_free_ char *copy = strdup(value);
+	char *save = NULL;
+	int r = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (char *p = strtok_r(copy, ",", &save); p && r >= 0; p = strtok_r(NULL, ",", &save))
+		if (*p && !gpv_strv_contains(out, p))
+			r = gpv_strv_push(out, p);
+	return r;
+}
+
+int gpv_kmod_modinfo(struct gpv_root *root, const char *name, struct gpv_kmod_modinfo *ret)
+{
+	_cleanup_free_ char *release = NULL, *modrel = NULL, *moddir = NULL, *depbin = NULL;
+	struct gpv_kmod_modinfo m = {0};
+	struct kmod_ctx *ctx = NULL;
+	struct kmod_module *mod = NULL;
+	struct kmod_list *info = NULL, *it;
+	const char *path;
+	char modname[256];
+	int r;
+
+	if (strlen(name) >= sizeof(modname) || strchr(name, '/'))
+		return -EINVAL;
+	strcpy(modname, name);
+	normalize(modname);
+	r = gpv_root_read(root, "/proc/sys/kernel/osrelease", 4096, &release, NULL);
+	if (r < 0)
+		return r;
+	gpv_strip(release);
+	if (!*release || strchr(release, '/'))
+		return -EINVAL;
+	if (gpv_asprintf(&modrel, "/lib/modules/%s", release) < 0 ||
+		gpv_asprintf(&depbin, "%s/modules.dep.bin", modrel) < 0)
+		return -ENOMEM;
+	if (gpv_root_exists(root, depbin) < 0)
+		return -ENOENT;
+	r = gpv_root_host_path(root, modrel, &moddir);
+	if (r < 0)
+		return r;
+	r = kmod_open();
+	if (r < 0)
+		return r;
+	/* No configuration: only the index and the files matter here. */
+	ctx = sym_kmod_new(moddir, (const char *const[]){ "/dev/null", NULL });
+	if (!ctx)
+		return -ENOMEM;
+	sym_kmod_set_log_fn(ctx, kmod_log_fn, NULL);
+	sym_kmod_set_log_priority(ctx, 7);
+	r = sym_kmod_module_new_from_name(ctx, modname, &mod);
+	if (r < 0)
+		goto out;
+	path = sym_kmod_module_get_path(mod);
+	if (!path) {
+		/* Neither in modules.dep nor modules.builtin: the index has no such module. */
+		r = -ENOENT;
+		goto out;
+	}
+	m.name = strdup(modname);
+	m.kernel = strdup(release);
+	if (!m.name || !m.kernel) {
+		r = -ENOMEM;
+		goto out;
+	}
+	{
+		const char *rel = startswith(path, moddir);
+
+		if (!rel || *rel != '/') {
+			r = -EXDEV; /* the index points outside the root's module directory */
+			goto out;
+		}
+		if (gpv_asprintf(&m.path, "%s%s", modrel, rel) < 0) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	r = sym_kmod_module_get_info(mod, &info);
+	if (r < 0)
+		goto out;
+	r = 0;
+	list_foreach(it, info)
+	{
+		const char *key = sym_kmod_module_info_get_key(it);
+		const char *value = sym_kmod_module_info_get_value(it);
+
+		if (!key || !value)
+			continue;
+		if (streq(key, "version") && !m.version) {
+			if (!(m.version = strdup(value)))
+				r = -ENOMEM;
+		} else if (streq(key, "firmware")) {
+			if (!gpv_strv_contains(&m.firmware, value))
+				r = gpv_strv_push(&m.firmware, value);
+		} else if (streq(key, "depends")) {
+			r = split_depends(&m.depends, value);
+		}
+		if (r < 0)
+			goto out;
+	}
+	*ret = m;
+	m = (struct gpv_kmod_modinfo){0};
+out:
+	gpv_kmod_modinfo_clear(&m);
+	if (info)
+		sym_kmod_module_info_free_list(info);
+	if (mod)
+		sym_kmod_module_unref(mod);
 	sym_kmod_unref(ctx);
 	return r;
 }

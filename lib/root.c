@@ -361,6 +361,11 @@ int gpv_read_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret
 	return read_fd(fd, max, true, ret, ret_len);
 }
 
+int gpv_read_fd(int fd, size_t max, char **ret, size_t *ret_len)
+{
+	return read_fd(fd, max, false, ret, ret_len);
+}
+
 int gpv_read_attr_at(int dirfd, const char *name, char **ret)
 {
 	char *s;

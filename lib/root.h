@@ -43,6 +43,8 @@ int gpv_root_read(struct gpv_root *root, const char *path, size_t max, char **re
 /* The same for a sysfs attribute (or a file on disk), relative to an open directory; name is
  * never followed. A short read ends it, as sysfs hands an attribute over in one piece. */
 int gpv_read_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len);
+/* The rest of an open file (a regular one: read to its end), as gpv_read_at() does. */
+int gpv_read_fd(int fd, size_t max, char **ret, size_t *ret_len);
 /* A small attribute: whole file, trailing whitespace stripped. */
 int gpv_read_attr_at(int dirfd, const char *name, char **ret);
 

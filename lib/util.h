@@ -75,6 +75,14 @@ char *gpv_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* asprintf that returns -ENOMEM and leaves *ret untouched on failure. */
 int gpv_asprintf(char **ret, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Hands a file descriptor over, leaving -1 behind (for _cleanup_close_ variables). */
+#define TAKE_FD(fd)                                                                                \
+	({                                                                                         \
+		int _fd = (fd);                                                                    \
+		(fd) = -1;                                                                         \
+		_fd;                                                                               \
+	})
+
 /* Hands a pointer over, leaving NULL behind (for _cleanup_ variables). */
 #define TAKE_PTR(p)                                                                                \
 	({                                                                                         \

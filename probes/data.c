@@ -84,3 +84,17 @@ int gpv_data_get(const char *name, const char **ret)
 		}
 	return -ENOENT;
 }
+
+int gpv_data_list(const char *suffix, gpv_strv *names)
+{
+	size_t s = strlen(suffix);
+	int r = 0;
+
+	for (const struct gpv_builtin_data *b = gpv_builtin_data; b->name && r >= 0; b++) {
+		size_t n = strlen(b->name);
+
+		if (n > s && streq(b->name + n - s, suffix))
+			r = gpv_strv_push(names, b->name);
+	}
+	return r;
+}

@@ -7,3 +7,8 @@
  * *ret is owned by the module and stays valid until exit. -ENOENT for an unknown name.
  */
 int gpv_data_get(const char *name, const char **ret);
+
+#include "lib/util.h"
+
+/* Appends to *names the built-in data files whose names end in suffix (".profile"). */
+int gpv_data_list(const char *suffix, gpv_strv *names);
