@@ -33,7 +33,8 @@ enum {
 
 struct ds {
 	struct gpv_opts o;
-	const char *dir;
+	gpv_strv dirs;	  /* --dir, in order */
+	size_t n_targets; /* of every kind */
 	gpv_strv vendors; /* asked for; empty: every profile the host has */
 	bool check, list;
 	struct gpv_root *root;
@@ -91,7 +92,8 @@ static int parse(struct ds *s, int argc, char **argv)
 	while ((c = getopt_long(argc + 1, argv - 1, "njr:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case ARG_DIR:
-			s->dir = optarg;
+			if (gpv_strv_push(&s->dirs, optarg) < 0)
+				return GPV_EXIT_ERROR;
 			break;
 		case ARG_VENDOR:
 			if (!gpv_ds_vendor_valid(optarg)) {
@@ -137,12 +139,13 @@ static int parse(struct ds *s, int argc, char **argv)
 			argv[optind - 1]);
 		return GPV_EXIT_USAGE;
 	}
-	if (!s->list && !s->dir) {
+	s->n_targets = s->dirs.n;
+	if (!s->list && !s->n_targets) {
 		gpv_error("drivers-sync: say where the guest is: --dir DIR (its root folder); "
 			  "see 'gpupv drivers-sync --help'");
 		return GPV_EXIT_USAGE;
 	}
-	if (s->list && (s->dir || s->check)) {
+	if (s->list && (s->n_targets || s->check)) {
 		gpv_error("drivers-sync: --list goes alone");
 		return GPV_EXIT_USAGE;
 	}
@@ -260,11 +263,6 @@ static void progress(void *ud, uint64_t bytes, size_t files)
 		secs > 0 ? (double)bytes / 1048576.0 / secs : 0.0);
 }
 
-static const char *state_str(const struct gpv_ds_plan *p)
-{
-	return gpv_ds_plan_empty(p) ? "in-step" : "needs-sync";
-}
-
 static void print_plan(const struct ds *s, const struct gpv_ds_plan *p, bool details)
 {
 	printf("%s %s -> %s: ", p->vendor, p->from_version ? p->from_version : "(none)",
@@ -331,90 +329,179 @@ static int json_plan(struct gpv_json *arr, const struct gpv_ds_plan *p, const ch
 	return r;
 }
 
-static int sync_dir(struct ds *s, int *status)
+/* A target, opened: the ops and their handle. */
+struct target {
+	const char *kind;  /* "dir", "image", "vm" */
+	const char *label; /* as the user named it */
+	const struct gpv_ds_target_ops *ops;
+	void *t;
+	void (*close)(void *t);
+	const unsigned *vendors; /* a VM's GPU vendors: the profiles that apply; NULL: all */
+	size_t n_vendors;
+};
+
+static void close_dir(void *t)
+{
+	gpv_ds_dir_free(t);
+}
+
+static int open_dir(struct ds *s, const char *dir, struct target *ret)
 {
 	struct gpv_ds_dir *t = NULL;
-	struct gpv_ds_manifest *m = NULL;
-	struct gpv_json *drivers = NULL;
-	_cleanup_free_ char *text = NULL, *err = NULL;
-	size_t len = 0;
-	bool differs = false;
-	int r;
+	int r = gpv_ds_dir_open(dir, &t);
 
-	r = gpv_ds_dir_open(s->dir, &t);
+	(void)s;
 	if (r < 0) {
-		gpv_error("drivers-sync: --dir '%s': %s", s->dir, strerror(-r));
+		gpv_error("drivers-sync: --dir '%s': %s", dir, strerror(-r));
 		return r;
 	}
-	r = gpv_ds_dir_ops.read_manifest(t, &text, &len);
+	*ret = (struct target){ .kind = "dir", .label = dir, .ops = &gpv_ds_dir_ops, .t = t,
+		.close = close_dir };
+	return 0;
+}
+
+static bool profile_applies(const struct ds *s, size_t i, const struct target *tg)
+{
+	if (!tg->vendors)
+		return true;
+	for (size_t v = 0; v < tg->n_vendors; v++)
+		for (size_t k = 0; k < s->profiles[i]->n_pci_vendors; k++)
+			if (s->profiles[i]->pci_vendors[k] == tg->vendors[v])
+				return true;
+	return false;
+}
+
+static int read_manifest(const struct target *tg, struct gpv_ds_manifest **ret)
+{
+	_cleanup_free_ char *text = NULL, *err = NULL;
+	size_t len = 0;
+	int r = tg->ops->read_manifest(tg->t, &text, &len);
+
 	if (r == -ENOENT) {
-		m = calloc(1, sizeof(*m));
-		r = m ? 0 : -ENOMEM;
-	} else if (r >= 0) {
-		r = gpv_ds_manifest_parse(text, len, &m, &err);
-		if (r < 0)
-			gpv_error("drivers-sync: the guest's manifest %s%s is refused: %s; move it "
-				  "away to sync as if gpupv had never synced this guest (files of "
-				  "older versions are then left)",
-				s->dir, GPV_DS_MANIFEST_PATH, err ? err : strerror(-r));
-	} else {
-		gpv_error("drivers-sync: cannot read the guest's manifest %s%s: %s", s->dir,
+		*ret = calloc(1, sizeof(**ret));
+		return *ret ? 0 : -ENOMEM;
+	}
+	if (r < 0) {
+		gpv_error("drivers-sync: %s: cannot read the guest's manifest %s: %s", tg->label,
 			GPV_DS_MANIFEST_PATH,
 			r == -EXDEV ? "a link in the guest leads out of it" : strerror(-r));
+		return r;
 	}
-	if (r >= 0 && s->o.json)
+	r = gpv_ds_manifest_parse(text, len, ret, &err);
+	if (r < 0)
+		gpv_error("drivers-sync: %s: the guest's manifest %s is refused: %s; move it away "
+			  "to sync as if gpupv had never synced this guest (files of older "
+			  "versions are then left)",
+			tg->label, GPV_DS_MANIFEST_PATH, err ? err : strerror(-r));
+	return r;
+}
+
+/* Plans, and unless --check or --dry-run applies, every driver that applies to one target.
+ * *differs: some driver was not in step. The target's JSON goes into targets. */
+static int sync_target(struct ds *s, const struct target *tg, struct gpv_json *targets,
+	bool *differs)
+{
+	struct gpv_ds_manifest *m = NULL;
+	struct gpv_json *drivers = NULL, *o = NULL;
+	int r = read_manifest(tg, &m);
+
+	if (r >= 0 && targets)
 		r = gpv_json_new_array(&drivers);
 	for (size_t i = 0; i < s->n && r >= 0; i++) {
 		struct gpv_ds_plan *p = NULL;
 		_cleanup_free_ char *perr = NULL, *aerr = NULL;
 		const char *state;
 
-		r = gpv_ds_plan_make(&gpv_ds_dir_ops, t, s->sets[i], m, &p, &perr);
+		if (!profile_applies(s, i, tg))
+			continue;
+		r = gpv_ds_plan_make(tg->ops, tg->t, s->sets[i], m, &p, &perr);
 		if (r < 0) {
-			gpv_error("drivers-sync: %s: %s", s->sets[i]->vendor, perr);
+			gpv_error("drivers-sync: %s: %s: %s", tg->label, s->sets[i]->vendor, perr);
 			break;
 		}
-		state = state_str(p);
-		differs |= !gpv_ds_plan_empty(p);
-		if (!s->o.json)
+		state = gpv_ds_plan_empty(p) ? "in-step" : "needs-sync";
+		*differs |= !gpv_ds_plan_empty(p);
+		if (!s->o.json) {
+			if (s->n_targets > 1)
+				printf("%s: ", tg->label);
 			print_plan(s, p, s->check || s->o.dry_run || s->o.verbose);
+		}
 		if (!s->check && !s->o.dry_run && !gpv_ds_plan_empty(p)) {
 			struct gpv_ds_apply_opts ao = { .open_src = open_src, .ud = s,
 				.before = before, .progress = progress };
 
 			clock_gettime(CLOCK_MONOTONIC, &s->started);
-			r = gpv_ds_apply(&gpv_ds_dir_ops, t, s->sets[i], m, p, &ao, &aerr);
+			r = gpv_ds_apply(tg->ops, tg->t, s->sets[i], m, p, &ao, &aerr);
 			if (s->progress)
 				fputs("\r\033[K", stderr);
 			if (r < 0)
-				gpv_error("drivers-sync: %s into %s: %s", p->vendor, s->dir, aerr);
+				gpv_error("drivers-sync: %s into %s: %s", p->vendor, tg->label, aerr);
 			else if (!s->o.json)
-				printf("%s %s: synced\n", p->vendor, p->to_version);
+				printf("%s%s%s %s: synced\n", s->n_targets > 1 ? tg->label : "",
+					s->n_targets > 1 ? ": " : "", p->vendor, p->to_version);
 			state = r < 0 ? "failed" : "synced";
 		}
 		if (drivers)
 			(void)json_plan(drivers, p, state);
 		gpv_ds_plan_free(p);
 	}
-	if (s->o.json && drivers) {
-		struct gpv_json *doc = NULL;
-		_cleanup_free_ char *out = NULL;
-
-		if (gpv_json_new_object(&doc) >= 0 &&
-			gpv_json_add_string(doc, "schema", "gpupv.drivers-sync/1") >= 0 &&
-			gpv_json_add_string(doc, "target", s->dir) >= 0 &&
-			gpv_json_add_bool(doc, "dry_run", s->o.dry_run || s->check) >= 0 &&
-			gpv_json_add(doc, "drivers", TAKE_PTR(drivers)) >= 0 &&
-			gpv_json_to_string(doc, true, &out) >= 0)
-			printf("%s\n", out);
-		gpv_json_free(doc);
-	}
+	if (targets && drivers && gpv_json_new_object(&o) >= 0 &&
+		gpv_json_add_string(o, "target", tg->label) >= 0 &&
+		gpv_json_add_string(o, "kind", tg->kind) >= 0 &&
+		gpv_json_add(o, "drivers", TAKE_PTR(drivers)) >= 0)
+		(void)gpv_json_array_append(targets, TAKE_PTR(o));
+	gpv_json_free(o);
 	gpv_json_free(drivers);
 	gpv_ds_manifest_free(m);
-	gpv_ds_dir_free(t);
-	if (r >= 0)
-		*status = s->check && differs ? GPV_EXIT_NEEDS_ACTION : GPV_EXIT_OK;
 	return r;
+}
+
+static int print_json(struct ds *s, struct gpv_json *targets)
+{
+	struct gpv_json *doc = NULL;
+	_cleanup_free_ char *out = NULL;
+	int r = gpv_json_new_object(&doc);
+
+	if (r >= 0)
+		r = gpv_json_add_string(doc, "schema", "gpupv.drivers-sync/1");
+	if (r >= 0)
+		r = gpv_json_add_bool(doc, "dry_run", s->o.dry_run || s->check);
+	if (r >= 0)
+		r = gpv_json_add(doc, "targets", targets);
+	else
+		gpv_json_free(targets);
+	if (r >= 0)
+		r = gpv_json_to_string(doc, true, &out);
+	if (r >= 0)
+		printf("%s\n", out);
+	gpv_json_free(doc);
+	return r;
+}
+
+static int sync_all(struct ds *s, int *status)
+{
+	struct gpv_json *targets = NULL;
+	bool differs = false, failed = false;
+	int r = 0;
+
+	if (s->o.json && (r = gpv_json_new_array(&targets)) < 0)
+		return r;
+	for (size_t i = 0; i < s->dirs.n; i++) {
+		struct target tg;
+
+		if (open_dir(s, s->dirs.v[i], &tg) < 0) {
+			failed = true;
+			continue;
+		}
+		if (sync_target(s, &tg, targets, &differs) < 0)
+			failed = true;
+		tg.close(tg.t);
+	}
+	if (targets)
+		r = print_json(s, targets);
+	*status = failed || r < 0 ? GPV_EXIT_ERROR :
+		  s->check && differs ? GPV_EXIT_NEEDS_ACTION : GPV_EXIT_OK;
+	return 0;
 }
 
 static int list_profiles(struct ds *s)
@@ -461,6 +548,7 @@ int gpv_cmd_drivers_sync(const struct gpv_opts *gopts, int argc, char **argv)
 
 	if (r >= 0) {
 		gpv_strv_clear(&s.vendors);
+		gpv_strv_clear(&s.dirs);
 		return r;
 	}
 	if (kill_at)
@@ -478,7 +566,7 @@ int gpv_cmd_drivers_sync(const struct gpv_opts *gopts, int argc, char **argv)
 		for (size_t k = 0; k < s.sets[i]->missing.n; k++)
 			fprintf(stderr, "gpupv: warning: drivers-sync: %s %s: the host has no %s\n",
 				s.sets[i]->vendor, s.sets[i]->version, s.sets[i]->missing.v[k]);
-	if (sync_dir(&s, &status) < 0)
+	if (sync_all(&s, &status) < 0)
 		status = GPV_EXIT_ERROR;
 out:
 	for (size_t i = 0; i < s.n; i++) {
@@ -488,6 +576,7 @@ out:
 	free(s.sets);
 	free(s.profiles);
 	gpv_strv_clear(&s.vendors);
+	gpv_strv_clear(&s.dirs);
 	gpv_root_free(s.root);
 	return status;
 }

@@ -28,6 +28,7 @@ static GPV_DL_SYM(virDomainDefineXMLFlags);
 static GPV_DL_SYM(virDomainCreate);
 static GPV_DL_SYM(virDomainIsActive);
 static GPV_DL_SYM(virDomainDestroy);
+static GPV_DL_SYM(virDomainShutdown);
 static GPV_DL_SYM(virDomainUndefineFlags);
 static GPV_DL_SYM(virDomainGetXMLDesc);
 static GPV_DL_SYM(virStoragePoolLookupByName);
@@ -78,6 +79,7 @@ static int virt_load(void)
 		GPV_DL_ENTRY(virDomainCreate),
 		GPV_DL_ENTRY(virDomainIsActive),
 		GPV_DL_ENTRY(virDomainDestroy),
+		GPV_DL_ENTRY(virDomainShutdown),
 		GPV_DL_ENTRY(virDomainUndefineFlags),
 		GPV_DL_ENTRY(virDomainGetXMLDesc),
 		GPV_DL_ENTRY(virStoragePoolLookupByName),
@@ -276,6 +278,18 @@ int gpv_virt_domain_start(struct gpv_virt *v, const char *name)
 	if (r <= 0)
 		return r < 0 ? r : -ENOENT;
 	r = sym_virDomainCreate(d) < 0 ? fail(v) : 0;
+	sym_virDomainFree(d);
+	return r;
+}
+
+int gpv_virt_domain_shutdown(struct gpv_virt *v, const char *name)
+{
+	virDomainPtr d = NULL;
+	int r = lookup_domain(v, name, &d);
+
+	if (r <= 0)
+		return r < 0 ? r : -ENOENT;
+	r = sym_virDomainShutdown(d) < 0 ? fail(v) : 0;
 	sym_virDomainFree(d);
 	return r;
 }

@@ -38,6 +38,9 @@ int gpv_virt_domain_active(struct gpv_virt *v, const char *name);
 /* Defines a persistent domain, with libvirt validating the XML against its schema. */
 int gpv_virt_domain_define(struct gpv_virt *v, const char *xml);
 int gpv_virt_domain_start(struct gpv_virt *v, const char *name);
+/* Asks the guest to shut down (ACPI or agent), returning at once: poll
+ * gpv_virt_domain_active() to see it go. -ENOENT when there is no such domain. */
+int gpv_virt_domain_shutdown(struct gpv_virt *v, const char *name);
 /* Stops it at once (a power cut, not a shutdown); 0 when it was not running. */
 int gpv_virt_domain_destroy(struct gpv_virt *v, const char *name);
 /* Removes the definition, with its UEFI variables and TPM state. */

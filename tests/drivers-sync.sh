@@ -58,7 +58,7 @@ import json, os, stat, sys
 host, guest, plan = sys.argv[1:]
 d = json.load(open(plan))
 bad = 0
-for drv in d["drivers"]:
+for drv in d["targets"][0]["drivers"]:
     for kind in ("add", "change", "keep"):
         for f in drv[kind]:
             p = f["path"].lstrip("/")
@@ -109,7 +109,9 @@ check "--dry-run --json: the schema, and files to add" python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["schema"] == "gpupv.drivers-sync/1" and d["dry_run"]
-(v,) = d["drivers"]
+(t,) = d["targets"]
+assert t["kind"] == "dir" and t["target"].endswith("/g"), t
+(v,) = t["drivers"]
 assert v["vendor"] == "nvidia" and v["to"] == "550.127.05" and "from" not in v
 paths = [f["path"] for f in v["add"]]
 assert len(paths) > 15 and not v["change"] and not v["remove"], v
@@ -168,7 +170,7 @@ ds "$h2" --dir "$G" --dry-run --json
 cp "$tmp/out" "$tmp/plan.json"
 check "upgrade plan: 550 -> 565, files added, changed and removed" python3 -c '
 import json, sys
-(v,) = json.load(open(sys.argv[1]))["drivers"]
+(v,) = json.load(open(sys.argv[1]))["targets"][0]["drivers"]
 assert v["from"] == "550.127.05" and v["to"] == "565.57.01", v
 add = [f["path"] for f in v["add"]]
 rem = [f["path"] for f in v["remove"]]
@@ -277,7 +279,7 @@ ds "$hi" --dir "$GI"
 check "i915: exit 0" [ "$rc" = 0 ]
 check "i915: the firmware, not the module" python3 -c '
 import json, sys
-(v,) = json.load(open(sys.argv[1]))["drivers"]
+(v,) = json.load(open(sys.argv[1]))["targets"][0]["drivers"]
 paths = [f["path"] for f in v["add"]]
 assert all(p.startswith("/lib/firmware/i915/") for p in paths), paths
 assert any(p.endswith(".zst") or p.endswith(".xz") for p in paths), paths
