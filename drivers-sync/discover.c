@@ -29,6 +29,7 @@ static const char *const fw_suffixes[] = { "", ".zst", ".xz" };
 
 struct discover {
 	struct gpv_root *root;
+	const char *kernel; /* NULL: the running one */
 	const struct gpv_ds_profile *p;
 	struct gpv_ds_set *set;
 	struct gpv_ldcache *cache; /* read on the first library rule */
@@ -187,7 +188,7 @@ static int add_firmware(struct discover *d, const char *name, const char *why, b
 static int rule_module(struct discover *d, const struct gpv_ds_rule *rule, bool file_too)
 {
 	struct gpv_kmod_modinfo m = {0};
-	int r = gpv_kmod_modinfo(d->root, rule->arg, &m);
+	int r = gpv_kmod_modinfo_for(d->root, d->kernel, rule->arg, &m);
 
 	if (r == -ENOENT)
 		return missing(d, rule, file_too ? "module" : "firmware-of");
@@ -447,11 +448,16 @@ static int find_version(struct discover *d)
 {
 	struct gpv_kmod_modinfo m = {0};
 	_cleanup_free_ char *release = NULL;
-	int r;
+	int r = 0;
 
-	r = gpv_root_read(d->root, "/proc/sys/kernel/osrelease", 4096, &release, NULL);
+	if (d->kernel)
+		release = strdup(d->kernel);
+	else
+		r = gpv_root_read(d->root, "/proc/sys/kernel/osrelease", 4096, &release, NULL);
 	if (r < 0)
 		return r;
+	if (!release)
+		return -ENOMEM;
 	gpv_strip(release);
 	if (!*release || strchr(release, '/'))
 		return -EINVAL;
@@ -464,7 +470,7 @@ static int find_version(struct discover *d)
 			if ((rule->kind != GPV_DS_RULE_MODULE && rule->kind != GPV_DS_RULE_FIRMWARE_OF) ||
 				(rule->flags & GPV_DS_OPTIONAL))
 				continue;
-			r = gpv_kmod_modinfo(d->root, rule->arg, &m);
+			r = gpv_kmod_modinfo_for(d->root, d->kernel, rule->arg, &m);
 			gpv_kmod_modinfo_clear(&m);
 			if (r < 0) {
 				gpv_debug("drivers-sync: %s: module %s: %s: the host has no such driver",
@@ -474,7 +480,7 @@ static int find_version(struct discover *d)
 		}
 		return (d->set->version = strdup(d->set->kernel)) ? 0 : -ENOMEM;
 	}
-	r = gpv_kmod_modinfo(d->root, d->p->version_module, &m);
+	r = gpv_kmod_modinfo_for(d->root, d->kernel, d->p->version_module, &m);
 	if (r < 0) {
 		gpv_debug("drivers-sync: %s: module %s: %s: the host has no such driver",
 			d->p->vendor, d->p->version_module, strerror(-r));
@@ -493,7 +499,13 @@ static int find_version(struct discover *d)
 
 int gpv_ds_discover(struct gpv_root *root, const struct gpv_ds_profile *p, struct gpv_ds_set **ret)
 {
-	struct discover d = { .root = root, .p = p, .set = gpv_ds_set_new() };
+	return gpv_ds_discover_for(root, p, NULL, ret);
+}
+
+int gpv_ds_discover_for(struct gpv_root *root, const struct gpv_ds_profile *p, const char *kernel,
+	struct gpv_ds_set **ret)
+{
+	struct discover d = { .root = root, .kernel = kernel, .p = p, .set = gpv_ds_set_new() };
 	int r;
 
 	if (!d.set || !(d.set->vendor = strdup(p->vendor))) {

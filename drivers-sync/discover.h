@@ -15,6 +15,10 @@
  * the profile needs one. Files are not hashed: see gpv_ds_hash_host(). Caller frees *ret.
  */
 int gpv_ds_discover(struct gpv_root *root, const struct gpv_ds_profile *p, struct gpv_ds_set **ret);
+/* The same for the kernel release given (installed, not yet running; its module index and
+ * firmware folders); NULL: the running kernel. */
+int gpv_ds_discover_for(struct gpv_root *root, const struct gpv_ds_profile *p, const char *kernel,
+	struct gpv_ds_set **ret);
 
 /*
  * Hashes the set's regular files, taking the hash of a file whose size and mtime are those of

@@ -29,6 +29,7 @@ enum {
 	ARG_VENDOR,
 	ARG_CHECK,
 	ARG_LIST,
+	ARG_KERNEL,
 };
 
 struct ds {
@@ -36,6 +37,7 @@ struct ds {
 	gpv_strv dirs;	  /* --dir, in order */
 	size_t n_targets; /* of every kind */
 	gpv_strv vendors; /* asked for; empty: every profile the host has */
+	const char *kernel; /* --kernel: an installed kernel's modules; NULL: the running one */
 	bool check, list;
 	struct gpv_root *root;
 	struct gpv_ds_profile **profiles;
@@ -49,8 +51,8 @@ struct ds {
 };
 
 static const char help[] =
-	"Usage: gpupv drivers-sync --dir DIR [--vendor V]... [--check] [--dry-run] [--json]\n"
-	"                          [--root DIR]\n"
+	"Usage: gpupv drivers-sync --dir DIR... [--vendor V]... [--kernel KVER] [--check]\n"
+	"                          [--dry-run] [--json] [--root DIR]\n"
 	"       gpupv drivers-sync --list [--root DIR]\n\n"
 	"Brings a guest's copy of the host's GPU driver files in step with the host:\n"
 	"kernel modules, the firmware they load, user-space libraries with their SONAME\n"
@@ -65,6 +67,8 @@ static const char help[] =
 	"                 host has\n"
 	"  --check        compare, write nothing: exit 0 in step, 3 when a sync is needed\n"
 	"  --list         the profiles, and which drivers this host has\n"
+	"  --kernel KVER  the driver as built for that installed kernel (after a kernel\n"
+	"                 upgrade, before the reboot); default: the running kernel\n"
 	"  -n, --dry-run  print what a sync would do\n"
 	"  -j, --json     one JSON object (schema gpupv.drivers-sync/1)\n"
 	"  -r, --root DIR the host recorded in DIR instead of this one\n"
@@ -79,6 +83,7 @@ static int parse(struct ds *s, int argc, char **argv)
 		{"vendor", required_argument, NULL, ARG_VENDOR},
 		{"check", no_argument, NULL, ARG_CHECK},
 		{"list", no_argument, NULL, ARG_LIST},
+		{"kernel", required_argument, NULL, ARG_KERNEL},
 		{"dry-run", no_argument, NULL, 'n'},
 		{"json", no_argument, NULL, 'j'},
 		{"root", required_argument, NULL, 'r'},
@@ -111,6 +116,15 @@ static int parse(struct ds *s, int argc, char **argv)
 			break;
 		case ARG_LIST:
 			s->list = true;
+			break;
+		case ARG_KERNEL:
+			if (!*optarg || strchr(optarg, '/') || streq(optarg, ".") || streq(optarg, "..")) {
+				gpv_error("drivers-sync: --kernel '%s' is not a kernel release "
+					  "(as 'uname -r' prints it)",
+					optarg);
+				return GPV_EXIT_USAGE;
+			}
+			s->kernel = optarg;
 			break;
 		case 'n':
 			s->o.dry_run = true;
@@ -184,7 +198,7 @@ static int find_drivers(struct ds *s)
 			gpv_error("drivers-sync: profile %s: %s", list->v[i], err ? err : strerror(-r));
 			break;
 		}
-		r = gpv_ds_discover(s->root, p, &set);
+		r = gpv_ds_discover_for(s->root, p, s->kernel, &set);
 		if (r == -ENOENT) {
 			gpv_debug("drivers-sync: the host has no %s driver", p->vendor);
 			if (asked)
@@ -559,6 +573,16 @@ int gpv_cmd_drivers_sync(const struct gpv_opts *gopts, int argc, char **argv)
 	if (s.list) {
 		status = list_profiles(&s) < 0 ? GPV_EXIT_ERROR : GPV_EXIT_OK;
 		goto out;
+	}
+	if (s.kernel) {
+		_cleanup_free_ char *dir = gpv_strf("/lib/modules/%s/modules.dep.bin", s.kernel);
+
+		if (!dir || gpv_root_exists(s.root, dir) < 0) {
+			gpv_error("drivers-sync: --kernel %s: the host has no module index for that "
+				  "kernel (/lib/modules/%s); is it installed, and depmod run?",
+				s.kernel, s.kernel);
+			goto out;
+		}
 	}
 	if (find_drivers(&s) < 0)
 		goto out;

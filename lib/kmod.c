@@ -306,6 +306,12 @@ static int split_depends(gpv_strv *out, const char *value)
 
 int gpv_kmod_modinfo(struct gpv_root *root, const char *name, struct gpv_kmod_modinfo *ret)
 {
+	return gpv_kmod_modinfo_for(root, NULL, name, ret);
+}
+
+int gpv_kmod_modinfo_for(struct gpv_root *root, const char *kernel, const char *name,
+	struct gpv_kmod_modinfo *ret)
+{
 	_cleanup_free_ char *release = NULL, *modrel = NULL, *moddir = NULL, *depbin = NULL;
 	struct gpv_kmod_modinfo m = {0};
 	struct kmod_ctx *ctx = NULL;
@@ -313,17 +319,22 @@ int gpv_kmod_modinfo(struct gpv_root *root, const char *name, struct gpv_kmod_mo
 	struct kmod_list *info = NULL, *it;
 	const char *path;
 	char modname[256];
-	int r;
+	int r = 0;
 
 	if (strlen(name) >= sizeof(modname) || strchr(name, '/'))
 		return -EINVAL;
 	strcpy(modname, name);
 	normalize(modname);
-	r = gpv_root_read(root, "/proc/sys/kernel/osrelease", 4096, &release, NULL);
+	if (kernel)
+		release = strdup(kernel);
+	else
+		r = gpv_root_read(root, "/proc/sys/kernel/osrelease", 4096, &release, NULL);
 	if (r < 0)
 		return r;
+	if (!release)
+		return -ENOMEM;
 	gpv_strip(release);
-	if (!*release || strchr(release, '/'))
+	if (!*release || strchr(release, '/') || streq(release, "..") || streq(release, "."))
 		return -EINVAL;
 	if (gpv_asprintf(&modrel, "/lib/modules/%s", release) < 0 ||
 		gpv_asprintf(&depbin, "%s/modules.dep.bin", modrel) < 0)

@@ -50,4 +50,8 @@ struct gpv_kmod_modinfo {
  * such module. Caller clears *ret.
  */
 int gpv_kmod_modinfo(struct gpv_root *root, const char *name, struct gpv_kmod_modinfo *ret);
+/* The same for the kernel release given (a kernel installed, not yet running); NULL: the
+ * running one. */
+int gpv_kmod_modinfo_for(struct gpv_root *root, const char *release, const char *name,
+	struct gpv_kmod_modinfo *ret);
 void gpv_kmod_modinfo_clear(struct gpv_kmod_modinfo *m);

@@ -267,6 +267,33 @@ check "--vendor without a profile: exit 1, says how to list them" [ "$rc" = 1 ] 
 ds "$h1" --dir "$G" --vendor i915
 check "--vendor the host does not have: exit 1, says so" [ "$rc" = 1 ] && grep -q "host has no i915 driver" "$tmp/err"
 
+# --- --kernel: the driver as DKMS built it for a kernel installed but not yet running ---
+hk=$tmp/hk
+cp -a "$h2" "$hk"
+cp -a "$h2" "$tmp/hk-new"
+running=$(cat "$hk/proc/sys/kernel/osrelease")
+"$gen" "$tmp/hk-new" --vendor nvidia --version 565.57.01 --kernel 6.12.0-gpv-amd64 >/dev/null 2>"$tmp/gen.err" ||
+	{ cat "$tmp/gen.err"; echo "Bail out! gen-host --kernel failed"; exit 99; }
+# DKMS builds the modules for the new kernel beside the running kernel's; no reboot yet.
+cp -a "$tmp/hk-new/usr/lib/modules/6.12.0-gpv-amd64" "$hk/usr/lib/modules/"
+GK=$tmp/gk
+cp -a "$G" "$GK"
+ds "$hk" --dir "$GK" --check
+check "--kernel: without it, the running kernel's driver is in step" [ "$rc" = 0 ]
+ds "$hk" --dir "$GK" --kernel 6.12.0-gpv-amd64 --dry-run --json
+cp "$tmp/out" "$tmp/plan.json"
+check "--kernel 6.12.0-gpv-amd64: the new kernel's modules come in, the old kernel's go" python3 -c '
+import json, sys
+(v,) = json.load(open(sys.argv[1]))["targets"][0]["drivers"]
+add = [f["path"] for f in v["add"]]
+rem = [f["path"] for f in v["remove"]]
+assert "/lib/modules/6.12.0-gpv-amd64/updates/dkms/nvidia.ko" in add, add
+assert any(p.startswith("/lib/modules/" + sys.argv[2] + "/") for p in rem), rem
+assert not any(p.startswith("/usr/") for p in add + rem), (add, rem)
+' "$tmp/plan.json" "$running"
+ds "$hk" --dir "$GK" --kernel 6.99.0-none
+check "--kernel of a kernel the host does not have: exit 1, named" [ "$rc" = 1 ] && grep -q "6.99.0-none" "$tmp/err"
+
 # --- a firmware-only driver: i915, whose module is the kernel's ---
 hi=$tmp/hi
 "$gen" "$hi" --vendor i915 --version 20230210 >/dev/null 2>"$tmp/gen.err" ||
