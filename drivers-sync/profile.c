@@ -36,6 +36,11 @@ struct gpv_ds_profile *gpv_ds_profile_free(struct gpv_ds_profile *p)
 	for (size_t i = 0; i < p->n_rules; i++)
 		free(p->rules[i].arg);
 	free(p->rules);
+	for (size_t i = 0; i < p->n_windows; i++) {
+		free(p->windows[i].host);
+		free(p->windows[i].guest);
+	}
+	free(p->windows);
 	free(p);
 	return NULL;
 }
@@ -136,6 +141,31 @@ static int parse_line(struct gpv_ds_profile *p, unsigned line, char *text, char 
 		if (p->n_pci_vendors == ELEMENTSOF(p->pci_vendors))
 			return fail(ret_err, p->source, line, "too many pci-vendor lines");
 		p->pci_vendors[p->n_pci_vendors++] = (unsigned)v;
+		return 0;
+	}
+	if (streq(word, "windows-driver")) {
+		char *guest = strtok_r(NULL, " \t", &save);
+		struct gpv_ds_windows_rule *w;
+
+		if (!guest || strtok_r(NULL, " \t", &save) || strpbrk(arg, "/ ") ||
+			strpbrk(guest, "/ "))
+			return fail(ret_err, p->source, line,
+				"'windows-driver %s': say 'windows-driver HOST-VERSION GUEST-VERSION' "
+				"(patterns)",
+				arg);
+		w = realloc(p->windows, (p->n_windows + 1) * sizeof(*w));
+		if (!w)
+			return -ENOMEM;
+		p->windows = w;
+		w[p->n_windows] = (struct gpv_ds_windows_rule){ .host = strdup(arg),
+			.guest = strdup(guest),
+			.line = line };
+		if (!w[p->n_windows].host || !w[p->n_windows].guest) {
+			free(w[p->n_windows].host);
+			free(w[p->n_windows].guest);
+			return -ENOMEM;
+		}
+		p->n_windows++;
 		return 0;
 	}
 	if (streq(word, "version")) {

@@ -48,6 +48,13 @@ struct gpv_ds_profile {
 	char *version_module;
 	struct gpv_ds_rule *rules;
 	size_t n_rules;
+	/* windows-driver HOST GUEST: a host driver version pattern, and the pattern of the
+	 * Windows guest driver versions that go with it (drivers-sync/store.h). */
+	struct gpv_ds_windows_rule {
+		char *host, *guest;
+		unsigned line;
+	} *windows;
+	size_t n_windows;
 };
 
 /*

@@ -70,6 +70,7 @@ int gpv_print_share_plan_json(FILE *f, const struct gpv_share_inventory *inv,
 
 /* drivers-sync, in gpupv/cmd-drivers-sync.c. */
 int gpv_cmd_drivers_sync(const struct gpv_opts *o, int argc, char **argv);
+int gpv_cmd_drivers_store(const struct gpv_opts *o, int argc, char **argv);
 
 /* deploy and undeploy, in gpupv/cmd-deploy.c. gpv_undeploy() removes a domain gpupv made
  * and what it made for it (-EPERM: not gpupv's); it prints nothing. */

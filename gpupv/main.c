@@ -189,6 +189,8 @@ static const struct command commands[] = {
 		OPT_OWN},
 	{"drivers-sync", gpv_cmd_drivers_sync,
 		"bring a guest's copy of the host's GPU driver files in step", OPT_OWN},
+	{"drivers-store", gpv_cmd_drivers_store,
+		"the Windows guest driver packages kept on the host", OPT_OWN},
 	{"help", cmd_help, "show this help, or a command's help", 0},
 };
 
@@ -245,6 +247,7 @@ static const char *const command_help[] = {
 	NULL, /* deploy: its own --help */
 	NULL, /* undeploy: its own --help */
 	NULL, /* drivers-sync: its own --help */
+	NULL, /* drivers-store: its own --help */
 	"Usage: gpupv help [COMMAND]\n",
 };
 
@@ -255,7 +258,7 @@ static void usage(FILE *f)
 	      "Commands:\n",
 		f);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-13s %s\n", commands[i].name, commands[i].summary);
 	fputs("\nOptions (before or after the command):\n"
 	      "  -r, --root DIR   read the machine recorded in DIR instead of this one\n"
 	      "                   (also GPUPV_ROOT)\n"

@@ -73,7 +73,7 @@ check()
 
 lines() { [[ $# -gt 0 ]] && printf '%s\n' "$@" | LC_ALL=C sort; }
 
-commands=$(lines bind boot-config deploy drivers-sync help list plan precheck status templates unbind undeploy)
+commands=$(lines bind boot-config deploy drivers-store drivers-sync help list plan precheck status templates unbind undeploy)
 options=$(lines -r --root -j --json --no-color -v --verbose -n --dry-run -f --force --recover --no-wait --apply --persist --share --count --requests -h --help -V --version)
 dirs_a=$(lines "$tmp/alpha" "$tmp/also dir")
 
@@ -108,6 +108,8 @@ fi
 check 'deploy: after --template NAME, options again' --no-start gpupv deploy vm --template linux --no-s
 check 'undeploy options' --keep-disk gpupv undeploy vm --k
 check 'drivers-sync options' "$(lines --check)" gpupv drivers-sync --dir /tmp --che
+check 'drivers-store actions' "$(lines add list remove)" gpupv drivers-store ''
+check 'drivers-store options' "$(lines --vendor --verbose --version)" gpupv drivers-store list --ve
 
 check 'directories after --root' "$dirs_a" gpupv --root "$tmp/a"
 check 'directories after -r' "$dirs_a" gpupv -r "$tmp/a"

@@ -28,6 +28,8 @@
 #                             version), found through the root's ld.so.cache and its
 #                             library folders, with their SONAME links
 #   file PATH                 any file; the last component may be a pattern
+#   windows-driver HOST GUEST  the Windows guest driver versions (pattern GUEST) that go
+#                             with host driver versions matching HOST (see the end)
 # Add "optional" after the argument when the host may lack it (debug, not a warning).
 
 vendor nvidia
@@ -86,3 +88,15 @@ file /usr/share/vulkan/implicit_layer.d/nvidia_layers.json optional
 file /usr/share/glvnd/egl_vendor.d/10_nvidia.json optional
 file /usr/share/egl/egl_external_platform.d/*nvidia*.json optional
 file /etc/OpenCL/vendors/nvidia.icd optional
+
+# Windows guests: the guest driver package (kept with 'gpupv drivers-store add') that goes with
+# the host's driver. An NVIDIA vGPU guest must run a guest driver of the same vGPU software
+# release as the host's Virtual GPU Manager; each release pairs one Linux host branch with one
+# Windows guest branch (NVIDIA Virtual GPU Software release notes, "Supported NVIDIA vGPU
+# Software Releases": e.g. vGPU 16 = host R535 / guest 53x, vGPU 17 = host R550 / guest
+# 551-553, vGPU 18 = host R570 / guest 572-573). The newest package of the guest branch in the
+# store is taken.
+#   windows-driver HOST-VERSION-PATTERN GUEST-VERSION-PATTERN
+windows-driver 535.* 53[5-9].*
+windows-driver 550.* 55[0-3].*
+windows-driver 570.* 57[0-3].*
