@@ -10,6 +10,7 @@
 
 #include "drivers-sync/dir.h"
 #include "drivers-sync/discover.h"
+#include "drivers-sync/image.h"
 #include "drivers-sync/manifest.h"
 #include "drivers-sync/profile.h"
 #include "drivers-sync/sync.h"
@@ -26,14 +27,24 @@
 
 enum {
 	ARG_DIR = 0x100,
+	ARG_IMAGE,
+	ARG_FORMAT,
 	ARG_VENDOR,
 	ARG_CHECK,
 	ARG_LIST,
 };
 
+/* A guest to sync: its root folder or its disk image. */
+struct target {
+	const char *path;
+	bool image;
+};
+
 struct ds {
 	struct gpv_opts o;
-	const char *dir;
+	struct target *targets; /* in the order given */
+	size_t n_targets;
+	const char *format; /* --format: the images' */
 	gpv_strv vendors; /* asked for; empty: every profile the host has */
 	bool check, list;
 	struct gpv_root *root;
@@ -48,8 +59,8 @@ struct ds {
 };
 
 static const char help[] =
-	"Usage: gpupv drivers-sync --dir DIR [--vendor V]... [--check] [--dry-run] [--json]\n"
-	"                          [--root DIR]\n"
+	"Usage: gpupv drivers-sync (--dir DIR | --image FILE)... [--format FMT]\n"
+	"                          [--vendor V]... [--check] [--dry-run] [--json] [--root DIR]\n"
 	"       gpupv drivers-sync --list [--root DIR]\n\n"
 	"Brings a guest's copy of the host's GPU driver files in step with the host:\n"
 	"kernel modules, the firmware they load, user-space libraries with their SONAME\n"
@@ -59,7 +70,11 @@ static const char help[] =
 	"the guest (/var/lib/gpupv/drivers.json) records what gpupv put there. An\n"
 	"interrupted sync is finished by the next run. Nothing is written outside the\n"
 	"guest: a link in it that leads out is refused, not followed.\n\n"
-	"  --dir DIR      the guest's root, mounted or unpacked\n"
+	"  --dir DIR      the guest's root, mounted or unpacked (again for more guests)\n"
+	"  --image FILE   the guest's disk image, qcow2 or raw, opened with libguestfs\n"
+	"                 (again for more); the guest must be shut down\n"
+	"  --format FMT   the images' format (qcow2, raw...); default: told from the\n"
+	"                 file's first bytes (qcow2 or raw)\n"
 	"  --vendor V     only this driver (again for more); default: every driver the\n"
 	"                 host has\n"
 	"  --check        compare, write nothing: exit 0 in step, 3 when a sync is needed\n"
@@ -75,6 +90,8 @@ static int parse(struct ds *s, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"dir", required_argument, NULL, ARG_DIR},
+		{"image", required_argument, NULL, ARG_IMAGE},
+		{"format", required_argument, NULL, ARG_FORMAT},
 		{"vendor", required_argument, NULL, ARG_VENDOR},
 		{"check", no_argument, NULL, ARG_CHECK},
 		{"list", no_argument, NULL, ARG_LIST},
@@ -91,7 +108,17 @@ static int parse(struct ds *s, int argc, char **argv)
 	while ((c = getopt_long(argc + 1, argv - 1, "njr:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case ARG_DIR:
-			s->dir = optarg;
+		case ARG_IMAGE: {
+			struct target *t = realloc(s->targets, (s->n_targets + 1) * sizeof(*t));
+
+			if (!t)
+				return GPV_EXIT_ERROR;
+			s->targets = t;
+			t[s->n_targets++] = (struct target){ .path = optarg, .image = c == ARG_IMAGE };
+			break;
+		}
+		case ARG_FORMAT:
+			s->format = optarg;
 			break;
 		case ARG_VENDOR:
 			if (!gpv_ds_vendor_valid(optarg)) {
@@ -132,17 +159,28 @@ static int parse(struct ds *s, int argc, char **argv)
 		}
 	}
 	if (optind <= argc) { /* optind counts argv - 1's slots */
-		gpv_error("drivers-sync: '%s': VMs and images are not targets of this gpupv yet; "
-			  "give the guest's root folder with --dir",
+		gpv_error("drivers-sync: '%s': VMs are not targets of this gpupv yet; give the "
+			  "guest's root folder with --dir or its disk image with --image",
 			argv[optind - 1]);
 		return GPV_EXIT_USAGE;
 	}
-	if (!s->list && !s->dir) {
-		gpv_error("drivers-sync: say where the guest is: --dir DIR (its root folder); "
-			  "see 'gpupv drivers-sync --help'");
+	if (!s->list && !s->n_targets) {
+		gpv_error("drivers-sync: say where the guest is: --dir DIR (its root folder) or "
+			  "--image FILE (its disk image); see 'gpupv drivers-sync --help'");
 		return GPV_EXIT_USAGE;
 	}
-	if (s->list && (s->dir || s->check)) {
+	if (s->format) {
+		bool images = false;
+
+		for (size_t i = 0; i < s->n_targets; i++)
+			images |= s->targets[i].image;
+		if (!images) {
+			gpv_error("drivers-sync: --format is the format of --image files; there is "
+				  "none");
+			return GPV_EXIT_USAGE;
+		}
+	}
+	if (s->list && (s->n_targets || s->check)) {
 		gpv_error("drivers-sync: --list goes alone");
 		return GPV_EXIT_USAGE;
 	}
@@ -331,35 +369,84 @@ static int json_plan(struct gpv_json *arr, const struct gpv_ds_plan *p, const ch
 	return r;
 }
 
-static int sync_dir(struct ds *s, int *status)
+/* The guest behind a target, opened: a folder, or an image in libguestfs's appliance
+ * (read-only for --check and --dry-run). */
+struct guest {
+	const struct gpv_ds_target_ops *ops;
+	void *t;
+	struct gpv_ds_dir *dir;
+	struct gpv_ds_image *image;
+	char *manifest; /* where its manifest is, for messages */
+};
+
+static int guest_open(struct ds *s, const struct target *tg, struct guest *g)
 {
-	struct gpv_ds_dir *t = NULL;
+	int r;
+
+	if (tg->image) {
+		_cleanup_free_ char *err = NULL;
+
+		r = gpv_ds_image_open(tg->path, s->format, s->check || s->o.dry_run, &g->image, &err);
+		if (r < 0) {
+			gpv_error("drivers-sync: %s", err ? err : strerror(-r));
+			return r;
+		}
+		g->ops = &gpv_ds_image_ops;
+		g->t = g->image;
+		g->manifest = gpv_strf("%s in the image '%s'", GPV_DS_MANIFEST_PATH, tg->path);
+	} else {
+		r = gpv_ds_dir_open(tg->path, &g->dir);
+		if (r < 0) {
+			gpv_error("drivers-sync: --dir '%s': %s", tg->path, strerror(-r));
+			return r;
+		}
+		g->ops = &gpv_ds_dir_ops;
+		g->t = g->dir;
+		g->manifest = gpv_strf("%s%s", tg->path, GPV_DS_MANIFEST_PATH);
+	}
+	return g->manifest ? 0 : -ENOMEM;
+}
+
+/* Closes the guest; an image's changes are written back to its file here, which can fail. */
+static int guest_close(struct guest *g)
+{
+	_cleanup_free_ char *err = NULL;
+	int r = gpv_ds_image_close(g->image, &err);
+
+	if (r < 0)
+		gpv_error("drivers-sync: %s", err ? err : strerror(-r));
+	gpv_ds_dir_free(g->dir);
+	free(g->manifest);
+	return r;
+}
+
+static int sync_target(struct ds *s, const struct target *tg, bool *differs)
+{
+	struct guest g = {0};
 	struct gpv_ds_manifest *m = NULL;
 	struct gpv_json *drivers = NULL;
 	_cleanup_free_ char *text = NULL, *err = NULL;
 	size_t len = 0;
-	bool differs = false;
 	int r;
 
-	r = gpv_ds_dir_open(s->dir, &t);
-	if (r < 0) {
-		gpv_error("drivers-sync: --dir '%s': %s", s->dir, strerror(-r));
-		return r;
-	}
-	r = gpv_ds_dir_ops.read_manifest(t, &text, &len);
+	if (s->n_targets > 1 && !s->o.json)
+		printf("%s:\n", tg->path);
+	r = guest_open(s, tg, &g);
+	if (r < 0)
+		goto out;
+	r = g.ops->read_manifest(g.t, &text, &len);
 	if (r == -ENOENT) {
 		m = calloc(1, sizeof(*m));
 		r = m ? 0 : -ENOMEM;
 	} else if (r >= 0) {
 		r = gpv_ds_manifest_parse(text, len, &m, &err);
 		if (r < 0)
-			gpv_error("drivers-sync: the guest's manifest %s%s is refused: %s; move it "
+			gpv_error("drivers-sync: the guest's manifest %s is refused: %s; move it "
 				  "away to sync as if gpupv had never synced this guest (files of "
 				  "older versions are then left)",
-				s->dir, GPV_DS_MANIFEST_PATH, err ? err : strerror(-r));
+				g.manifest, err ? err : strerror(-r));
 	} else {
-		gpv_error("drivers-sync: cannot read the guest's manifest %s%s: %s", s->dir,
-			GPV_DS_MANIFEST_PATH,
+		gpv_error("drivers-sync: cannot read the guest's manifest %s: %s", g.manifest,
 			r == -EXDEV ? "a link in the guest leads out of it" : strerror(-r));
 	}
 	if (r >= 0 && s->o.json)
@@ -369,13 +456,13 @@ static int sync_dir(struct ds *s, int *status)
 		_cleanup_free_ char *perr = NULL, *aerr = NULL;
 		const char *state;
 
-		r = gpv_ds_plan_make(&gpv_ds_dir_ops, t, s->sets[i], m, &p, &perr);
+		r = gpv_ds_plan_make(g.ops, g.t, s->sets[i], m, &p, &perr);
 		if (r < 0) {
 			gpv_error("drivers-sync: %s: %s", s->sets[i]->vendor, perr);
 			break;
 		}
 		state = state_str(p);
-		differs |= !gpv_ds_plan_empty(p);
+		*differs |= !gpv_ds_plan_empty(p);
 		if (!s->o.json)
 			print_plan(s, p, s->check || s->o.dry_run || s->o.verbose);
 		if (!s->check && !s->o.dry_run && !gpv_ds_plan_empty(p)) {
@@ -383,11 +470,11 @@ static int sync_dir(struct ds *s, int *status)
 				.before = before, .progress = progress };
 
 			clock_gettime(CLOCK_MONOTONIC, &s->started);
-			r = gpv_ds_apply(&gpv_ds_dir_ops, t, s->sets[i], m, p, &ao, &aerr);
+			r = gpv_ds_apply(g.ops, g.t, s->sets[i], m, p, &ao, &aerr);
 			if (s->progress)
 				fputs("\r\033[K", stderr);
 			if (r < 0)
-				gpv_error("drivers-sync: %s into %s: %s", p->vendor, s->dir, aerr);
+				gpv_error("drivers-sync: %s into %s: %s", p->vendor, tg->path, aerr);
 			else if (!s->o.json)
 				printf("%s %s: synced\n", p->vendor, p->to_version);
 			state = r < 0 ? "failed" : "synced";
@@ -402,18 +489,20 @@ static int sync_dir(struct ds *s, int *status)
 
 		if (gpv_json_new_object(&doc) >= 0 &&
 			gpv_json_add_string(doc, "schema", "gpupv.drivers-sync/1") >= 0 &&
-			gpv_json_add_string(doc, "target", s->dir) >= 0 &&
+			gpv_json_add_string(doc, "target", tg->path) >= 0 &&
+			gpv_json_add_string(doc, "target_type", tg->image ? "image" : "dir") >= 0 &&
 			gpv_json_add_bool(doc, "dry_run", s->o.dry_run || s->check) >= 0 &&
 			gpv_json_add(doc, "drivers", TAKE_PTR(drivers)) >= 0 &&
 			gpv_json_to_string(doc, true, &out) >= 0)
 			printf("%s\n", out);
 		gpv_json_free(doc);
 	}
+out:
 	gpv_json_free(drivers);
 	gpv_ds_manifest_free(m);
-	gpv_ds_dir_free(t);
-	if (r >= 0)
-		*status = s->check && differs ? GPV_EXIT_NEEDS_ACTION : GPV_EXIT_OK;
+	/* Closed also after a failure: what was written reaches the image either way. */
+	if (guest_close(&g) < 0 && r >= 0)
+		r = -EIO;
 	return r;
 }
 
@@ -457,10 +546,12 @@ int gpv_cmd_drivers_sync(const struct gpv_opts *gopts, int argc, char **argv)
 {
 	struct ds s = { .o = *gopts };
 	int status = GPV_EXIT_ERROR, r = parse(&s, argc, argv);
+	bool differs = false;
 	const char *kill_at = getenv("GPUPV_TEST_KILL_AT");
 
 	if (r >= 0) {
 		gpv_strv_clear(&s.vendors);
+		free(s.targets);
 		return r;
 	}
 	if (kill_at)
@@ -478,8 +569,13 @@ int gpv_cmd_drivers_sync(const struct gpv_opts *gopts, int argc, char **argv)
 		for (size_t k = 0; k < s.sets[i]->missing.n; k++)
 			fprintf(stderr, "gpupv: warning: drivers-sync: %s %s: the host has no %s\n",
 				s.sets[i]->vendor, s.sets[i]->version, s.sets[i]->missing.v[k]);
-	if (sync_dir(&s, &status) < 0)
-		status = GPV_EXIT_ERROR;
+	/* Every guest in turn, also after one failed. */
+	status = GPV_EXIT_OK;
+	for (size_t i = 0; i < s.n_targets; i++)
+		if (sync_target(&s, &s.targets[i], &differs) < 0)
+			status = GPV_EXIT_ERROR;
+	if (status == GPV_EXIT_OK && s.check && differs)
+		status = GPV_EXIT_NEEDS_ACTION;
 out:
 	for (size_t i = 0; i < s.n; i++) {
 		gpv_ds_set_free(s.sets[i]);
@@ -487,6 +583,7 @@ out:
 	}
 	free(s.sets);
 	free(s.profiles);
+	free(s.targets);
 	gpv_strv_clear(&s.vendors);
 	gpv_root_free(s.root);
 	return status;

@@ -108,6 +108,7 @@ fi
 check 'deploy: after --template NAME, options again' --no-start gpupv deploy vm --template linux --no-s
 check 'undeploy options' --keep-disk gpupv undeploy vm --k
 check 'drivers-sync options' "$(lines --check)" gpupv drivers-sync --dir /tmp --che
+check 'drivers-sync --format' "$(lines qcow2)" gpupv drivers-sync --image x --format qc
 
 check 'directories after --root' "$dirs_a" gpupv --root "$tmp/a"
 check 'directories after -r' "$dirs_a" gpupv -r "$tmp/a"
