@@ -70,8 +70,9 @@ static int launch(struct gpv_ds_image *img, const char *format, char **ret_err)
 	if (r < 0) {
 		const char *why = gpv_guestfs_last_error(img->g);
 
-		*ret_err = gpv_strf("libguestfs cannot open the image '%s': %s ('libguestfs-test-tool' "
-				    "says whether libguestfs works on this host)",
+		*ret_err = gpv_strf("libguestfs cannot open the image '%s': %s "
+				    "('libguestfs-test-tool' says whether libguestfs works on "
+				    "this host)",
 			path, why ? why : strerror(-r));
 		return r;
 	}
@@ -102,9 +103,9 @@ static int inspect(struct gpv_ds_image *img, char **ret_err)
 			why ? why : strerror(-r));
 		return r;
 	}
-	gpv_debug("drivers-sync: %s: %s%s%s, root %s", path, img->os.type ? img->os.type : "no "
-		"operating system, one file system", img->os.product ? ": " : "",
-		img->os.product ? img->os.product : "", img->os.root);
+	gpv_debug("drivers-sync: %s: %s%s%s, root %s", path,
+		img->os.type ? img->os.type : "no operating system, one file system",
+		img->os.product ? ": " : "", img->os.product ? img->os.product : "", img->os.root);
 	if (img->os.type && streq(img->os.type, "windows")) {
 		*ret_err = gpv_strf("the image '%s' holds Windows (%s): syncing drivers into a "
 				    "Windows guest (its driver store) is not supported yet",

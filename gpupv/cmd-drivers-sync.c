@@ -114,7 +114,8 @@ static int parse(struct ds *s, int argc, char **argv)
 			if (!t)
 				return GPV_EXIT_ERROR;
 			s->targets = t;
-			t[s->n_targets++] = (struct target){ .path = optarg, .image = c == ARG_IMAGE };
+			t[s->n_targets++] =
+				(struct target){ .path = optarg, .image = c == ARG_IMAGE };
 			break;
 		}
 		case ARG_FORMAT:
@@ -386,7 +387,8 @@ static int guest_open(struct ds *s, const struct target *tg, struct guest *g)
 	if (tg->image) {
 		_cleanup_free_ char *err = NULL;
 
-		r = gpv_ds_image_open(tg->path, s->format, s->check || s->o.dry_run, &g->image, &err);
+		r = gpv_ds_image_open(
+			tg->path, s->format, s->check || s->o.dry_run, &g->image, &err);
 		if (r < 0) {
 			gpv_error("drivers-sync: %s", err ? err : strerror(-r));
 			return r;
@@ -474,7 +476,8 @@ static int sync_target(struct ds *s, const struct target *tg, bool *differs)
 			if (s->progress)
 				fputs("\r\033[K", stderr);
 			if (r < 0)
-				gpv_error("drivers-sync: %s into %s: %s", p->vendor, tg->path, aerr);
+				gpv_error(
+					"drivers-sync: %s into %s: %s", p->vendor, tg->path, aerr);
 			else if (!s->o.json)
 				printf("%s %s: synced\n", p->vendor, p->to_version);
 			state = r < 0 ? "failed" : "synced";

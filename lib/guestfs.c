@@ -44,7 +44,6 @@ static GPV_DL_SYM(guestfs_tar_in_opts);
 static GPV_DL_SYM(guestfs_rename);
 static GPV_DL_SYM(guestfs_rm);
 static GPV_DL_SYM(guestfs_mkdir_mode);
-static GPV_DL_SYM(guestfs_mkdir_p);
 static GPV_DL_SYM(guestfs_statvfs);
 static GPV_DL_SYM(guestfs_free_statvfs);
 static GPV_DL_SYM(guestfs_sync);
@@ -82,7 +81,6 @@ static int guestfs_open(void)
 		GPV_DL_ENTRY(guestfs_rename),
 		GPV_DL_ENTRY(guestfs_rm),
 		GPV_DL_ENTRY(guestfs_mkdir_mode),
-		GPV_DL_ENTRY(guestfs_mkdir_p),
 		GPV_DL_ENTRY(guestfs_statvfs),
 		GPV_DL_ENTRY(guestfs_free_statvfs),
 		GPV_DL_ENTRY(guestfs_sync),
@@ -315,7 +313,8 @@ static int by_mountpoint_length(const void *a, const void *b)
 
 static int mount_one(struct gpv_guestfs *g, const char *dev, const char *where, bool readonly)
 {
-	int r = readonly ? sym_guestfs_mount_ro(g->h, dev, where) : sym_guestfs_mount(g->h, dev, where);
+	int r = readonly ? sym_guestfs_mount_ro(g->h, dev, where)
+			 : sym_guestfs_mount(g->h, dev, where);
 
 	return r < 0 ? fail(g) : 0;
 }
@@ -491,7 +490,8 @@ int gpv_guestfs_write_file(struct gpv_guestfs *g, const char *path, const void *
 		off += (size_t)w;
 	}
 	fd_name(fd, name);
-	if (sym_guestfs_upload(g->h, name, path) < 0 || sym_guestfs_chmod(g->h, (int)mode, path) < 0)
+	if (sym_guestfs_upload(g->h, name, path) < 0 ||
+		sym_guestfs_chmod(g->h, (int)mode, path) < 0)
 		return fail(g);
 	return 0;
 }
@@ -519,11 +519,6 @@ int gpv_guestfs_mkdir(struct gpv_guestfs *g, const char *path)
 	return sym_guestfs_mkdir_mode(g->h, path, 0755) < 0 ? fail(g) : 0;
 }
 
-int gpv_guestfs_mkdir_p(struct gpv_guestfs *g, const char *path)
-{
-	return sym_guestfs_mkdir_p(g->h, path) < 0 ? fail(g) : 0;
-}
-
 int gpv_guestfs_statvfs(struct gpv_guestfs *g, const char *path, struct statvfs *ret)
 {
 	struct guestfs_statvfs *s = sym_guestfs_statvfs(g->h, path);
@@ -547,11 +542,6 @@ int gpv_guestfs_statvfs(struct gpv_guestfs *g, const char *path, struct statvfs 
 int gpv_guestfs_sync(struct gpv_guestfs *g)
 {
 	return sym_guestfs_sync(g->h) < 0 ? fail(g) : 0;
-}
-
-int gpv_guestfs_umount_all(struct gpv_guestfs *g)
-{
-	return sym_guestfs_umount_all(g->h) < 0 ? fail(g) : 0;
 }
 
 int gpv_guestfs_shutdown(struct gpv_guestfs *g)

@@ -82,13 +82,11 @@ int gpv_guestfs_rename(struct gpv_guestfs *g, const char *from, const char *to);
 int gpv_guestfs_rm(struct gpv_guestfs *g, const char *path);
 /* One folder, mode 0755. -EEXIST when there is something. */
 int gpv_guestfs_mkdir(struct gpv_guestfs *g, const char *path);
-int gpv_guestfs_mkdir_p(struct gpv_guestfs *g, const char *path);
 /* The file system holding path: f_bsize, f_frsize, f_blocks, f_bfree, f_bavail, f_files,
  * f_ffree, f_favail are set. */
 int gpv_guestfs_statvfs(struct gpv_guestfs *g, const char *path, struct statvfs *ret);
 /* Everything written so far reaches the image file. */
 int gpv_guestfs_sync(struct gpv_guestfs *g);
-int gpv_guestfs_umount_all(struct gpv_guestfs *g);
 /* Syncs, unmounts and stops the appliance, reporting what failed (a write-back error). The
  * handle can only be freed after. */
 int gpv_guestfs_shutdown(struct gpv_guestfs *g);

@@ -10,10 +10,11 @@
 # 550.127.05, then an upgrade to 565.57.01.
 #   qcow2 (a partitioned disk): first sync (--json lists the files added; every file, link and
 #   hash as on the host, the manifest complete), --check 0 after it, 3 after the host's upgrade,
-#   the upgrade sync (the JSON lists exactly the delta, the old version's files are gone), --check
-#   0 after it; an image another process holds is refused, naming the lock;
+#   the upgrade sync (the JSON lists exactly the delta, the old version's files are gone, an
+#   unchanged file keeps its inode); an image another process holds is refused, naming the lock;
 #   raw (a bare file system): a sync killed in the middle of its renames, finished by the next
-#   run; a hostile image (usr/lib -> /): refused, nothing written.
+#   run; --check of both images in one run (0, a JSON document each); a hostile image
+#   (usr/lib -> /, no operating system): refused, nothing written.
 # Skipped (77) with the reason when libguestfs cannot start its appliance here.
 set -u
 : "${GPUPV:?GPUPV must name the gpupv binary}"
@@ -26,7 +27,10 @@ for tool in gcc objcopy ldconfig depmod python3 xxhsum; do
 done
 for tool in mke2fs debugfs sfdisk qemu-img qemu-nbd guestfish; do
 	command -v $tool >/dev/null ||
-		{ echo "SKIP: needs $tool (Debian packages e2fsprogs, fdisk, qemu-utils, libguestfs-tools)"; exit 77; }
+		{
+		echo "SKIP: needs $tool (Debian packages e2fsprogs, fdisk, qemu-utils, libguestfs-tools)"
+		exit 77
+	}
 done
 
 tmp=$(mktemp -d) || exit 99
@@ -43,10 +47,10 @@ mkdir "$tmp/lgfs"
 n=0 fail=0 launches=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 bad() { n=$((n + 1)); echo "not ok $n - $*"; fail=1; }
-check() { # DESCRIPTION COMMAND...
+check() { # DESCRIPTION COMMAND... (a compound one: check DESCRIPTION eval '...'); 1 on failure
 	local what=$1
 	shift
-	if "$@"; then ok "$what"; else bad "$what"; fi
+	if "$@"; then ok "$what"; else bad "$what"; return 1; fi
 }
 ds() { # HOST ARGS...: gpupv drivers-sync, output in $tmp/out, $tmp/err, status in $rc
 	local host=$1
@@ -86,17 +90,20 @@ make_qcow2() { # ROOT IMAGE
 make_raw() { # ROOT IMAGE
 	truncate -s 64M "$2" && mke2fs -q -t ext4 -L root -d "$1" "$2"
 }
-# The image's file system, unpacked by debugfs into DIR (links as links, modes and mtimes kept).
+# The image's file system, unpacked by debugfs into DIR (links as links, modes and mtimes kept);
+# $fs names it for debugfs until the next unpack.
 unpack() { # IMAGE DIR
-	local fs=$1
+	fs=$1
 	rm -rf "$2" && mkdir "$2" || return 1
 	if [ "$(head -c 4 "$1" | od -An -c | tr -d ' ')" = "QFI373" ]; then
 		qemu-img convert -U -f qcow2 -O raw "$1" "$tmp/unpack.raw" || return 1
 		fs="$tmp/unpack.raw?offset=$OFFSET"
 	fi
 	debugfs -R "rdump / $2" "$fs" >/dev/null 2>"$tmp/debugfs.err"
-	rm -f "$tmp/unpack.raw"
 	[ -d "$2/etc" ] || { sed 's/^/# /' "$tmp/debugfs.err"; return 1; }
+}
+inode() { # PATH: its inode number in the file system last unpacked
+	debugfs -R "stat $1" "$fs" 2>/dev/null | sed -n 's/^Inode: *\([0-9]*\).*/\1/p'
 }
 # Every file the run's --json lists (add, change, keep) is in the unpacked guest as on the host:
 # bytes, mode, links as links; the manifest is complete, for the host's version, and its
@@ -140,6 +147,12 @@ sys.exit(bad)
 PY
 }
 no_temp_left() { [ -z "$(find "$1" -name '.gpupv-new.*')" ]; }
+own_untouched() { # GUEST: the guest's own files as they were
+	local f
+	for f in usr/lib/x86_64-linux-gnu/libown.so.1 etc/os-release etc/fstab usr/bin/sh; do
+		cmp -s "$1/$f" "$tmp/root/$f" || { echo "# changed: $f"; return 1; }
+	done
+}
 
 # Two hosts: nvidia 550.127.05, and the same host upgraded to 565.57.01.
 h1=$tmp/h1 h2=$tmp/h2
@@ -183,29 +196,33 @@ for want in ("/usr/lib/x86_64-linux-gnu/libcuda.so.550.127.05",
     assert want in paths, want
 ' "$tmp/sync1.json" "$Q"
 unpack "$Q" "$tmp/g1"
-check "first sync: files, links, modes, mtimes as on the host; manifest complete, its hashes the host's" \
+icd=/usr/share/vulkan/icd.d/nvidia_icd.json
+icd_ino=$(inode "$icd")
+check "first sync: files, links, modes, mtimes as the host's; manifest complete, hashes the host's" \
 	same_as_host "$h1" "$tmp/g1" "$tmp/sync1.json" 550.127.05
 check "first sync: through the guest's lib -> usr/lib, into usr/lib" \
-	[ -L "$tmp/g1/lib" ] && [ -f "$tmp/g1/usr/lib/firmware/nvidia/550.127.05/gsp_ga10x.bin" ]
+	eval '[ -L "$tmp/g1/lib" ] && [ -f "$tmp/g1/usr/lib/firmware/nvidia/550.127.05/gsp_ga10x.bin" ]'
 check "first sync: the SONAME link is a link" \
 	[ "$(readlink "$tmp/g1/usr/lib/x86_64-linux-gnu/libcuda.so.1")" = libcuda.so.550.127.05 ]
 check "first sync: the guest's own files are untouched, no temporary file left" \
-	cmp -s "$tmp/g1/usr/lib/x86_64-linux-gnu/libown.so.1" "$tmp/root/usr/lib/x86_64-linux-gnu/libown.so.1" &&
-	cmp -s "$tmp/g1/etc/os-release" "$tmp/root/etc/os-release" && no_temp_left "$tmp/g1"
+	eval 'own_untouched "$tmp/g1" && no_temp_left "$tmp/g1"'
 
 ds "$h1" --image "$Q" --check
-check "--check after the sync: exit 0, in step" [ "$rc" = 0 ] && grep -q "in step" "$tmp/out" || show_err
+check "--check after the sync: exit 0, in step" \
+	eval '[ "$rc" = 0 ] && grep -q "in step" "$tmp/out"' || show_err
 
 # --- qcow2: the host's driver upgraded ---
 sum_before=$(md5sum <"$Q")
 ds "$h2" --image "$Q" --check
 check "after the host's upgrade, --check: exit 3, naming the versions" \
-	[ "$rc" = 3 ] && grep -q "550.127.05 -> 565.57.01" "$tmp/out" || show_err
+	eval '[ "$rc" = 3 ] && grep -q "550.127.05 -> 565.57.01" "$tmp/out"' || show_err
 check "--check opens the image read-only: not a byte changed" [ "$(md5sum <"$Q")" = "$sum_before" ]
 ds "$h2" --image "$Q" --json
 cp "$tmp/out" "$tmp/sync2.json"
 check "upgrade sync: exit 0" [ "$rc" = 0 ] || show_err
 unpack "$Q" "$tmp/g2"
+check "upgrade sync: a file the upgrade did not change is not rewritten (same inode)" \
+	eval '[ -n "$icd_ino" ] && [ "$(inode "$icd")" = "$icd_ino" ]'
 # The delta, from the two manifests and the two host trees, not from gpupv's plan.
 check "upgrade sync: --json lists exactly the delta (added, changed, removed, kept)" python3 - \
 	"$tmp/sync2.json" "$tmp/g1" "$tmp/g2" "$h1" "$h2" <<'PY'
@@ -235,24 +252,23 @@ assert v["from"] == "550.127.05" and v["to"] == "565.57.01" and v["state"] == "s
 assert "/usr/lib/x86_64-linux-gnu/libnvidia-gpucomp.so.565.57.01" in got["add"]
 assert "/usr/lib/x86_64-linux-gnu/libnvidia-fbc.so.550.127.05" in got["remove"]
 assert "/usr/share/vulkan/icd.d/nvidia_icd.json" in got["keep"]
-print("# %d added, %d changed, %d removed, %d kept" % tuple(len(got[k]) for k in ("add", "change", "remove", "keep")))
+print("# %d added, %d changed, %d removed, %d kept" %
+      tuple(len(got[k]) for k in ("add", "change", "remove", "keep")))
 PY
 check "upgrade sync: the guest has the new driver as the host, manifest and hashes included" \
 	same_as_host "$h2" "$tmp/g2" "$tmp/sync2.json" 565.57.01
 check "upgrade sync: the old version's files are gone, no temporary file left" \
-	[ -z "$(find "$tmp/g2" -name '*550.127.05*' ! -type d)" ] && no_temp_left "$tmp/g2"
-check "upgrade sync: the guest's own files are untouched" \
-	cmp -s "$tmp/g2/usr/lib/x86_64-linux-gnu/libown.so.1" "$tmp/root/usr/lib/x86_64-linux-gnu/libown.so.1"
-ds "$h2" --image "$Q" --check
-check "--check after the upgrade sync: exit 0" [ "$rc" = 0 ] || show_err
+	eval '[ -z "$(find "$tmp/g2" -name "*550.127.05*" ! -type d)" ] && no_temp_left "$tmp/g2"'
+check "upgrade sync: the guest's own files are untouched" own_untouched "$tmp/g2"
 
 # --- an image another process has open for writing (qemu's image lock) ---
-if qemu-nbd --fork --persistent --pid-file="$tmp/nbd.pid" -k "$tmp/nbd.sock" -f qcow2 "$Q" 2>"$tmp/nbd.err"; then
+if qemu-nbd --fork --persistent --pid-file="$tmp/nbd.pid" -k "$tmp/nbd.sock" -f qcow2 "$Q" \
+	2>"$tmp/nbd.err"; then
 	nbd_pid=$(cat "$tmp/nbd.pid")
 	sum_before=$(md5sum <"$Q")
 	ds "$h1" --image "$Q"
 	check "an image in use by another process: refused (exit 1), saying so with qemu's reason" \
-		[ "$rc" = 1 ] && grep -q "in use.*lock" "$tmp/err" || show_err
+		eval '[ "$rc" = 1 ] && grep -q "in use.*lock" "$tmp/err"' || show_err
 	kill "$nbd_pid" && nbd_pid=
 	check "... and the image unchanged" [ "$(md5sum <"$Q")" = "$sum_before" ]
 else
@@ -265,9 +281,12 @@ R=$tmp/guest.raw
 make_raw "$tmp/root" "$R" || { echo "Bail out! cannot make the raw image"; exit 99; }
 launches=$((launches + 1))
 # (The braces keep bash's own "Killed" off the log.)
-{ GPUPV_TEST_KILL_AT=12 "$GPUPV" --root "$h1" drivers-sync --image "$R" >/dev/null 2>"$tmp/err"; } 2>/dev/null
+{
+	GPUPV_TEST_KILL_AT=12 "$GPUPV" --root "$h2" drivers-sync --image "$R" >/dev/null 2>"$tmp/err"
+} 2>/dev/null
 krc=$?
-check "raw image: a sync killed before its 12th change (a rename) dies there" [ "$krc" = 137 ] || show_err
+check "raw image: a sync killed before its 12th change (a rename) dies there" [ "$krc" = 137 ] ||
+	show_err
 # What the guest would see at its next boot: the journal replayed (on a copy).
 cp "$R" "$tmp/k.raw" && e2fsck -E journal_only "$tmp/k.raw" >/dev/null 2>&1
 unpack "$tmp/k.raw" "$tmp/k"
@@ -287,18 +306,39 @@ for ((i = 0; i < 60; i++)); do
 	qemu-img info -f raw "$R" >/dev/null 2>&1 && break
 	sleep 0.5
 done
-ds "$h1" --image "$R" --json
+ds "$h2" --image "$R" --json
 cp "$tmp/out" "$tmp/resume.json"
-check "the next run finishes it: exit 0, as an interrupted sync" [ "$rc" = 0 ] &&
-	python3 -c '
+check "the next run finishes it: exit 0" [ "$rc" = 0 ] || show_err
+check "... as an interrupted sync, says --json" python3 -c '
 import json, sys
 (v,) = json.load(open(sys.argv[1]))["drivers"]
 assert v["resume"] and v["state"] == "synced", v
-' "$tmp/resume.json" || show_err
+' "$tmp/resume.json"
 unpack "$R" "$tmp/r"
-# Checked against the first sync's list: the finishing run keeps what the killed one renamed.
+# Checked against the upgrade's list (the host's files): the finishing run keeps what the killed
+# one renamed.
 check "... and the raw image has the driver as the host, no temporary file left" \
-	same_as_host "$h1" "$tmp/r" "$tmp/sync1.json" 550.127.05 && no_temp_left "$tmp/r"
+	eval 'same_as_host "$h2" "$tmp/r" "$tmp/sync2.json" 565.57.01 && no_temp_left "$tmp/r"'
+
+# --- both images at once: in step after their syncs ---
+ds "$h2" --image "$Q" --image "$R" --check --json
+launches=$((launches + 1))
+check "--check of both images in one run: exit 0" [ "$rc" = 0 ] || show_err
+check "... one JSON document per image, in the order given, each in step" python3 -c '
+import json, sys
+text, docs, at = open(sys.argv[1]).read(), [], 0
+while True:
+    while at < len(text) and text[at].isspace():
+        at += 1
+    if at == len(text):
+        break
+    d, at = json.JSONDecoder().raw_decode(text, at)
+    docs.append(d)
+assert [d["target"] for d in docs] == sys.argv[2:], docs
+for d in docs:
+    (v,) = d["drivers"]
+    assert d["dry_run"] and v["state"] == "in-step" and v["to"] == "565.57.01", d
+' "$tmp/out" "$Q" "$R"
 
 # --- a hostile image: usr/lib is a link to / (a bare file system: no operating system) ---
 mkdir -p "$tmp/hroot/usr" "$tmp/hroot/etc"
@@ -311,14 +351,14 @@ unpack "$H" "$tmp/hb"
 ds "$h1" --image "$H"
 unpack "$H" "$tmp/ha"
 check "an image whose usr/lib is a link to /: refused (exit 1), naming the path" \
-	[ "$rc" = 1 ] && grep -q "leads out of the guest" "$tmp/err" || show_err
+	eval '[ "$rc" = 1 ] && grep -q "leads out of the guest" "$tmp/err"' || show_err
 check "... and nothing written in it" diff -r --no-dereference "$tmp/hb" "$tmp/ha"
 
 ds "$h1" --image "$tmp/nosuch.qcow2"
 launches=$((launches - 1))
 check "an --image that does not exist: exit 1, named, without starting libguestfs" \
-	[ "$rc" = 1 ] && grep -q "nosuch.qcow2.*No such file" "$tmp/err" || show_err
+	eval '[ "$rc" = 1 ] && grep -q "nosuch.qcow2.*No such file" "$tmp/err"' || show_err
 
-echo "# $launches gpupv runs"
+echo "# $launches appliance launches (the one of the image in use stops at once)"
 echo "1..$n"
 exit $fail
