@@ -273,13 +273,14 @@ int gpv_guestfs_launch(struct gpv_guestfs *g)
 	/* qemu refusing an image another process holds says so on its standard error, which
 	 * libguestfs hands over as the appliance's output, not in its error. */
 	lock = strstr(g->console, "Failed to get");
-	if (lock && strstr(lock, "lock")) {
+	if (lock) {
 		const char *end = strchr(lock, '\n');
+		_cleanup_free_ char *line = strndup(lock, end ? (size_t)(end - lock) : strlen(lock));
 
+		if (!line || !strstr(line, " lock"))
+			return fail(g);
 		free(g->err);
-		g->err = strndup(lock, end ? (size_t)(end - lock) : strlen(lock));
-		if (g->err)
-			gpv_strip(g->err);
+		g->err = gpv_strip(TAKE_PTR(line));
 		return -EBUSY;
 	}
 	return fail(g);
