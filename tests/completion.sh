@@ -110,6 +110,7 @@ check 'undeploy options' --keep-disk gpupv undeploy vm --k
 check 'drivers-sync options' "$(lines --check)" gpupv drivers-sync --dir /tmp --che
 check 'drivers-store actions' "$(lines add list remove)" gpupv drivers-store ''
 check 'drivers-store options' "$(lines --vendor --verbose --version)" gpupv drivers-store list --ve
+check 'drivers-sync --format' "$(lines qcow2)" gpupv drivers-sync --image x --format qc
 
 check 'directories after --root' "$dirs_a" gpupv --root "$tmp/a"
 check 'directories after -r' "$dirs_a" gpupv -r "$tmp/a"

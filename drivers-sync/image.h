@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+#include "drivers-sync/sync.h"
+
+/*
+ * A guest's disk image (qcow2, raw...) as a target, through libguestfs (lib/guestfs.h): the
+ * image is inspected, its operating system's file systems mounted in libguestfs's appliance,
+ * and the sync's changes are made there: the new files in one tar stream, renames, removals.
+ *
+ * Nothing is ever written outside the guest's root. The appliance resolves paths inside the
+ * guest, and on top of that every folder of a path is resolved here, link by link, with the
+ * semantics of the folder target's openat2(RESOLVE_BENEATH): a link that is absolute or climbs
+ * above the guest's root fails the operation with -EXDEV instead of being followed; relative
+ * links that stay inside (lib -> usr/lib) are followed. Every operation then works on the
+ * resolved path, which holds no link.
+ */
+struct gpv_ds_image;
+
+extern const struct gpv_ds_target_ops gpv_ds_image_ops;
+
+/*
+ * Opens the image at path in libguestfs's appliance (one launch: some seconds), inspects it
+ * and mounts the guest's file systems; read-only with readonly (--check, --dry-run: the file
+ * is never written). format: "qcow2", "raw"... or NULL: told from the file's first bytes.
+ * Errors: -EOPNOTSUPP libguestfs cannot be loaded, or the guest is not Linux (Windows: its
+ * driver store is not supported yet); -EBUSY another process (a running VM) holds the image;
+ * -ENOENT no such file, or no operating system and not one file system in it; -ENOTUNIQ
+ * several operating systems. *ret_err (caller frees) says what, for the user, on failure.
+ * Caller frees *ret with gpv_ds_image_close() or gpv_ds_image_free().
+ */
+int gpv_ds_image_open(const char *path, const char *format, bool readonly,
+	struct gpv_ds_image **ret, char **ret_err);
+/* The guest's operating system as libguestfs's inspection names it: "linux", or NULL for an
+ * image of a single file system with no operating system. */
+const char *gpv_ds_image_os_type(const struct gpv_ds_image *img);
+/* Its product name ("Debian GNU/Linux 12 (bookworm)"), or NULL when unknown. */
+const char *gpv_ds_image_os_name(const struct gpv_ds_image *img);
+/*
+ * Unmounts, writes everything back to the image file and stops the appliance, then frees;
+ * the image's write-back errors are returned (*ret_err, caller frees, says what). NULL-safe.
+ */
+int gpv_ds_image_close(struct gpv_ds_image *img, char **ret_err);
+/* The same without reporting. Returns NULL. */
+struct gpv_ds_image *gpv_ds_image_free(struct gpv_ds_image *img);

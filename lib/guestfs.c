@@ -1,0 +1,561 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The one file that speaks libguestfs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <guestfs.h>
+
+#include "lib/dl.h"
+#include "lib/guestfs.h"
+#include "lib/log.h"
+#include "lib/root.h"
+#include "lib/util.h"
+
+/* libguestfs is opened on first use (lib/dl.h): only a sync into an image needs it. */
+static GPV_DL_SYM(guestfs_create_flags);
+static GPV_DL_SYM(guestfs_parse_environment);
+static GPV_DL_SYM(guestfs_close);
+static GPV_DL_SYM(guestfs_set_error_handler);
+static GPV_DL_SYM(guestfs_set_event_callback);
+static GPV_DL_SYM(guestfs_last_errno);
+static GPV_DL_SYM(guestfs_set_identifier);
+static GPV_DL_SYM(guestfs_add_drive_opts);
+static GPV_DL_SYM(guestfs_launch);
+static GPV_DL_SYM(guestfs_inspect_os);
+static GPV_DL_SYM(guestfs_inspect_get_type);
+static GPV_DL_SYM(guestfs_inspect_get_distro);
+static GPV_DL_SYM(guestfs_inspect_get_product_name);
+static GPV_DL_SYM(guestfs_inspect_get_mountpoints);
+static GPV_DL_SYM(guestfs_list_filesystems);
+static GPV_DL_SYM(guestfs_mount);
+static GPV_DL_SYM(guestfs_mount_ro);
+static GPV_DL_SYM(guestfs_lstatns);
+static GPV_DL_SYM(guestfs_free_statns);
+static GPV_DL_SYM(guestfs_readlink);
+static GPV_DL_SYM(guestfs_download);
+static GPV_DL_SYM(guestfs_upload);
+static GPV_DL_SYM(guestfs_chmod);
+static GPV_DL_SYM(guestfs_tar_in_opts);
+static GPV_DL_SYM(guestfs_rename);
+static GPV_DL_SYM(guestfs_rm);
+static GPV_DL_SYM(guestfs_mkdir_mode);
+static GPV_DL_SYM(guestfs_statvfs);
+static GPV_DL_SYM(guestfs_free_statvfs);
+static GPV_DL_SYM(guestfs_sync);
+static GPV_DL_SYM(guestfs_umount_all);
+static GPV_DL_SYM(guestfs_shutdown);
+static int guestfs_state;
+
+static int guestfs_open(void)
+{
+	static const struct gpv_dl_sym syms[] = {
+		GPV_DL_ENTRY(guestfs_create_flags),
+		GPV_DL_ENTRY(guestfs_parse_environment),
+		GPV_DL_ENTRY(guestfs_close),
+		GPV_DL_ENTRY(guestfs_set_error_handler),
+		GPV_DL_ENTRY(guestfs_set_event_callback),
+		GPV_DL_ENTRY(guestfs_last_errno),
+		GPV_DL_ENTRY(guestfs_set_identifier),
+		GPV_DL_ENTRY(guestfs_add_drive_opts),
+		GPV_DL_ENTRY(guestfs_launch),
+		GPV_DL_ENTRY(guestfs_inspect_os),
+		GPV_DL_ENTRY(guestfs_inspect_get_type),
+		GPV_DL_ENTRY(guestfs_inspect_get_distro),
+		GPV_DL_ENTRY(guestfs_inspect_get_product_name),
+		GPV_DL_ENTRY(guestfs_inspect_get_mountpoints),
+		GPV_DL_ENTRY(guestfs_list_filesystems),
+		GPV_DL_ENTRY(guestfs_mount),
+		GPV_DL_ENTRY(guestfs_mount_ro),
+		GPV_DL_ENTRY(guestfs_lstatns),
+		GPV_DL_ENTRY(guestfs_free_statns),
+		GPV_DL_ENTRY(guestfs_readlink),
+		GPV_DL_ENTRY(guestfs_download),
+		GPV_DL_ENTRY(guestfs_upload),
+		GPV_DL_ENTRY(guestfs_chmod),
+		GPV_DL_ENTRY(guestfs_tar_in_opts),
+		GPV_DL_ENTRY(guestfs_rename),
+		GPV_DL_ENTRY(guestfs_rm),
+		GPV_DL_ENTRY(guestfs_mkdir_mode),
+		GPV_DL_ENTRY(guestfs_statvfs),
+		GPV_DL_ENTRY(guestfs_free_statvfs),
+		GPV_DL_ENTRY(guestfs_sync),
+		GPV_DL_ENTRY(guestfs_umount_all),
+		GPV_DL_ENTRY(guestfs_shutdown),
+	};
+
+	return gpv_dl_open(GPV_LIBGUESTFS_SONAME, syms, ELEMENTSOF(syms), &guestfs_state);
+}
+
+/* What the appliance's console said last: qemu's reason when it does not start. */
+#define CONSOLE_TAIL 8192
+
+struct gpv_guestfs {
+	guestfs_h *h;
+	char *err;		       /* the last error message */
+	char console[CONSOLE_TAIL + 1]; /* the end of the appliance's output, NUL-terminated */
+	size_t console_len;
+	bool launched, shut_down;
+};
+
+static void free_strv(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void on_error(guestfs_h *h, void *opaque, const char *msg)
+{
+	struct gpv_guestfs *g = opaque;
+
+	gpv_debug("libguestfs: error: %s", msg);
+	free(g->err);
+	g->err = strdup(msg);
+}
+
+static void on_event(guestfs_h *h, void *opaque, uint64_t event, int handle, int flags,
+	const char *buf, size_t len, const uint64_t *array, size_t array_len)
+{
+	struct gpv_guestfs *g = opaque;
+	const char *kind = event == GUESTFS_EVENT_WARNING ? "warning" :
+			   event == GUESTFS_EVENT_TRACE	  ? "trace" :
+							    "library";
+
+	if (!buf || !len)
+		return;
+	/* The appliance's console (its kernel and init booting) is kept, not logged: it only
+	 * matters when the appliance does not start (gpv_guestfs_launch() logs it then). */
+	if (event != GUESTFS_EVENT_APPLIANCE) {
+		while (len && buf[len - 1] == '\n')
+			len--;
+		gpv_debug("libguestfs: %s: %.*s", kind, (int)(len > 4096 ? 4096 : len), buf);
+		return;
+	}
+	/* Keep the last CONSOLE_TAIL bytes. */
+	if (len >= CONSOLE_TAIL) {
+		buf += len - CONSOLE_TAIL;
+		len = CONSOLE_TAIL;
+	}
+	if (g->console_len + len > CONSOLE_TAIL) {
+		size_t drop = g->console_len + len - CONSOLE_TAIL;
+
+		memmove(g->console, g->console + drop, g->console_len - drop);
+		g->console_len -= drop;
+	}
+	memcpy(g->console + g->console_len, buf, len);
+	g->console_len += len;
+	g->console[g->console_len] = '\0';
+}
+
+/* The -errno of the call that just failed. */
+static int fail(struct gpv_guestfs *g)
+{
+	int e = sym_guestfs_last_errno(g->h);
+
+	if (e > 0)
+		return -e;
+	/* Errors of programs the appliance runs (tar) come as text only. */
+	if (g->err && strstr(g->err, "No space left on device"))
+		return -ENOSPC;
+	if (g->err && strstr(g->err, "Disk quota exceeded"))
+		return -EDQUOT;
+	return -EIO;
+}
+
+int gpv_guestfs_new(struct gpv_guestfs **ret)
+{
+	struct gpv_guestfs *g;
+	int r = guestfs_open();
+
+	if (r < 0)
+		return r;
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	/* The environment (LIBGUESTFS_BACKEND...) is parsed once the handlers are in place, so
+	 * that nothing is printed. */
+	g->h = sym_guestfs_create_flags(GUESTFS_CREATE_NO_ENVIRONMENT);
+	if (!g->h) {
+		r = errno > 0 ? -errno : -ENOMEM;
+		gpv_debug("libguestfs: cannot create a handle: %s", strerror(-r));
+		free(g);
+		return r;
+	}
+	sym_guestfs_set_error_handler(g->h, on_error, g);
+	if (sym_guestfs_set_event_callback(g->h, on_event,
+		    GUESTFS_EVENT_LIBRARY | GUESTFS_EVENT_WARNING | GUESTFS_EVENT_APPLIANCE |
+			    GUESTFS_EVENT_TRACE,
+		    0, g) < 0 ||
+		sym_guestfs_parse_environment(g->h) < 0) {
+		r = fail(g);
+		gpv_guestfs_free(g);
+		return r;
+	}
+	(void)sym_guestfs_set_identifier(g->h, "gpupv");
+	*ret = g;
+	return 0;
+}
+
+struct gpv_guestfs *gpv_guestfs_free(struct gpv_guestfs *g)
+{
+	if (!g)
+		return NULL;
+	if (g->h) {
+		if (g->launched && !g->shut_down)
+			(void)gpv_guestfs_shutdown(g);
+		sym_guestfs_close(g->h);
+	}
+	free(g->err);
+	free(g);
+	return NULL;
+}
+
+const char *gpv_guestfs_last_error(const struct gpv_guestfs *g)
+{
+	return g->err;
+}
+
+/* qcow2 or raw by the first bytes: qemu's own guess is never asked for. */
+static int probe_format(const char *path, const char **ret)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	unsigned char magic[4] = {0};
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, magic, sizeof(magic), 0);
+	if (n < 0)
+		return -errno;
+	*ret = n == 4 && memcmp(magic, "QFI\xfb", 4) == 0 ? "qcow2" : "raw";
+	return 0;
+}
+
+int gpv_guestfs_add_drive(struct gpv_guestfs *g, const char *path, const char *format,
+	bool readonly)
+{
+	struct stat st;
+	int r;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	if (!format) {
+		r = probe_format(path, &format);
+		if (r < 0)
+			return r;
+		gpv_debug("libguestfs: %s: format %s (from its first bytes)", path, format);
+	}
+	if (sym_guestfs_add_drive_opts(g->h, path, GUESTFS_ADD_DRIVE_OPTS_FORMAT, format,
+		    GUESTFS_ADD_DRIVE_OPTS_READONLY, readonly ? 1 : 0, -1) < 0)
+		return fail(g);
+	return 0;
+}
+
+int gpv_guestfs_launch(struct gpv_guestfs *g)
+{
+	const char *lock;
+
+	g->console_len = 0;
+	g->console[0] = '\0';
+	if (sym_guestfs_launch(g->h) >= 0) {
+		g->launched = true;
+		return 0;
+	}
+	gpv_debug("libguestfs: the appliance did not start; the end of its output:\n%s",
+		g->console);
+	/* qemu refusing an image another process holds says so on its standard error, which
+	 * libguestfs hands over as the appliance's output, not in its error. */
+	lock = strstr(g->console, "Failed to get");
+	if (lock) {
+		const char *end = strchr(lock, '\n');
+		_cleanup_free_ char *line = strndup(lock, end ? (size_t)(end - lock) : strlen(lock));
+
+		if (!line || !strstr(line, " lock"))
+			return fail(g);
+		free(g->err);
+		g->err = gpv_strip(TAKE_PTR(line));
+		return -EBUSY;
+	}
+	return fail(g);
+}
+
+void gpv_guestfs_os_clear(struct gpv_guestfs_os *os)
+{
+	free(os->root);
+	free(os->type);
+	free(os->distro);
+	free(os->product);
+	*os = (struct gpv_guestfs_os){0};
+}
+
+static char *known(char *s)
+{
+	if (s && streq(s, "unknown")) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static int by_mountpoint_length(const void *a, const void *b)
+{
+	const char *const *x = a, *const *y = b;
+	size_t lx = strlen(x[0]), ly = strlen(y[0]);
+
+	return lx < ly ? -1 : lx > ly ? 1 : strcmp(x[0], y[0]);
+}
+
+static int mount_one(struct gpv_guestfs *g, const char *dev, const char *where, bool readonly)
+{
+	int r = readonly ? sym_guestfs_mount_ro(g->h, dev, where)
+			 : sym_guestfs_mount(g->h, dev, where);
+
+	return r < 0 ? fail(g) : 0;
+}
+
+/* The image's only file system, mounted as /, for an image that holds no operating system. */
+static int mount_single(struct gpv_guestfs *g, bool readonly, struct gpv_guestfs_os *os)
+{
+	char **fs = sym_guestfs_list_filesystems(g->h);
+	const char *dev = NULL;
+	size_t n = 0;
+	int r;
+
+	if (!fs)
+		return fail(g);
+	for (size_t i = 0; fs[i] && fs[i + 1]; i += 2) {
+		if (streq(fs[i + 1], "unknown") || streq(fs[i + 1], "swap"))
+			continue;
+		dev = fs[i];
+		n++;
+	}
+	if (n != 1) {
+		gpv_debug("libguestfs: no operating system, and %zu file systems", n);
+		free_strv(fs);
+		return -ENOENT;
+	}
+	r = mount_one(g, dev, "/", readonly);
+	if (r >= 0 && !(os->root = strdup(dev)))
+		r = -ENOMEM;
+	free_strv(fs);
+	return r;
+}
+
+int gpv_guestfs_mount_os(struct gpv_guestfs *g, bool readonly, struct gpv_guestfs_os *ret)
+{
+	struct gpv_guestfs_os os = {0};
+	char **roots = sym_guestfs_inspect_os(g->h), **mp = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	if (!roots)
+		return fail(g);
+	while (roots[n])
+		n++;
+	if (n == 0) {
+		free_strv(roots);
+		r = mount_single(g, readonly, &os);
+		if (r < 0)
+			return r;
+		*ret = os;
+		return 0;
+	}
+	if (n > 1) {
+		gpv_debug("libguestfs: %zu operating systems in the image", n);
+		free_strv(roots);
+		return -ENOTUNIQ;
+	}
+	os.root = roots[0];
+	free(roots);
+	os.type = known(sym_guestfs_inspect_get_type(g->h, os.root));
+	os.distro = known(sym_guestfs_inspect_get_distro(g->h, os.root));
+	os.product = known(sym_guestfs_inspect_get_product_name(g->h, os.root));
+	mp = sym_guestfs_inspect_get_mountpoints(g->h, os.root);
+	if (!mp) {
+		r = fail(g);
+		goto out;
+	}
+	n = 0;
+	while (mp[n] && mp[n + 1])
+		n += 2;
+	/* Parents before children: "/" before "/usr" before "/usr/local". */
+	qsort(mp, n / 2, 2 * sizeof(*mp), by_mountpoint_length);
+	for (size_t i = 0; i < n && r >= 0; i += 2) {
+		r = mount_one(g, mp[i + 1], mp[i], readonly);
+		gpv_debug("libguestfs: mount %s on %s%s: %s", mp[i + 1], mp[i],
+			readonly ? " (read-only)" : "", r < 0 ? strerror(-r) : "done");
+		/* As virt-inspector does: only the root must mount. */
+		if (r < 0 && !streq(mp[i], "/"))
+			r = 0;
+	}
+out:
+	free_strv(mp);
+	if (r < 0) {
+		gpv_guestfs_os_clear(&os);
+		return r;
+	}
+	*ret = os;
+	return 0;
+}
+
+int gpv_guestfs_lstat(struct gpv_guestfs *g, const char *path, struct stat *ret)
+{
+	struct guestfs_statns *s = sym_guestfs_lstatns(g->h, path);
+
+	if (!s)
+		return fail(g);
+	*ret = (struct stat){
+		.st_mode = (mode_t)s->st_mode,
+		.st_size = (off_t)s->st_size,
+		.st_ino = (ino_t)s->st_ino,
+		.st_nlink = (nlink_t)s->st_nlink,
+		.st_mtim = { .tv_sec = s->st_mtime_sec, .tv_nsec = s->st_mtime_nsec },
+	};
+	sym_guestfs_free_statns(s);
+	return 0;
+}
+
+int gpv_guestfs_readlink(struct gpv_guestfs *g, const char *path, char **ret)
+{
+	char *t = sym_guestfs_readlink(g->h, path);
+
+	if (!t)
+		return fail(g);
+	*ret = t;
+	return 0;
+}
+
+/* libguestfs reads and writes host files by name: /dev/fd/N names an open one. */
+static void fd_name(int fd, char out[static 32])
+{
+	snprintf(out, 32, "/dev/fd/%d", fd);
+}
+
+int gpv_guestfs_download(struct gpv_guestfs *g, const char *path, int fd)
+{
+	char name[32];
+
+	fd_name(fd, name);
+	return sym_guestfs_download(g->h, path, name) < 0 ? fail(g) : 0;
+}
+
+int gpv_guestfs_read_file(struct gpv_guestfs *g, const char *path, size_t max, char **ret,
+	size_t *ret_len)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	int r;
+
+	/* Never more than max on the host, whatever the guest holds. */
+	r = gpv_guestfs_lstat(g, path, &st);
+	if (r < 0)
+		return r;
+	if (!S_ISREG(st.st_mode))
+		return S_ISDIR(st.st_mode) ? -EISDIR : -ELOOP;
+	if ((uint64_t)st.st_size > max)
+		return -EFBIG;
+	fd = memfd_create("gpupv-guest-file", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = gpv_guestfs_download(g, path, fd);
+	if (r < 0)
+		return r;
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -errno;
+	return gpv_read_fd(fd, max, ret, ret_len);
+}
+
+int gpv_guestfs_write_file(struct gpv_guestfs *g, const char *path, const void *buf, size_t len,
+	mode_t mode)
+{
+	_cleanup_close_ int fd = memfd_create("gpupv-guest-file", MFD_CLOEXEC);
+	char name[32];
+
+	if (fd < 0)
+		return -errno;
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fd, (const char *)buf + off, len - off);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		off += (size_t)w;
+	}
+	fd_name(fd, name);
+	if (sym_guestfs_upload(g->h, name, path) < 0 ||
+		sym_guestfs_chmod(g->h, (int)mode, path) < 0)
+		return fail(g);
+	return 0;
+}
+
+int gpv_guestfs_tar_in(struct gpv_guestfs *g, int fd, const char *dir)
+{
+	char name[32];
+
+	fd_name(fd, name);
+	return sym_guestfs_tar_in_opts(g->h, name, dir, -1) < 0 ? fail(g) : 0;
+}
+
+int gpv_guestfs_rename(struct gpv_guestfs *g, const char *from, const char *to)
+{
+	return sym_guestfs_rename(g->h, from, to) < 0 ? fail(g) : 0;
+}
+
+int gpv_guestfs_rm(struct gpv_guestfs *g, const char *path)
+{
+	return sym_guestfs_rm(g->h, path) < 0 ? fail(g) : 0;
+}
+
+int gpv_guestfs_mkdir(struct gpv_guestfs *g, const char *path)
+{
+	return sym_guestfs_mkdir_mode(g->h, path, 0755) < 0 ? fail(g) : 0;
+}
+
+int gpv_guestfs_statvfs(struct gpv_guestfs *g, const char *path, struct statvfs *ret)
+{
+	struct guestfs_statvfs *s = sym_guestfs_statvfs(g->h, path);
+
+	if (!s)
+		return fail(g);
+	*ret = (struct statvfs){
+		.f_bsize = (unsigned long)s->bsize,
+		.f_frsize = (unsigned long)s->frsize,
+		.f_blocks = (fsblkcnt_t)s->blocks,
+		.f_bfree = (fsblkcnt_t)s->bfree,
+		.f_bavail = (fsblkcnt_t)s->bavail,
+		.f_files = (fsfilcnt_t)s->files,
+		.f_ffree = (fsfilcnt_t)s->ffree,
+		.f_favail = (fsfilcnt_t)s->favail,
+	};
+	sym_guestfs_free_statvfs(s);
+	return 0;
+}
+
+int gpv_guestfs_sync(struct gpv_guestfs *g)
+{
+	return sym_guestfs_sync(g->h) < 0 ? fail(g) : 0;
+}
+
+int gpv_guestfs_shutdown(struct gpv_guestfs *g)
+{
+	int r = 0;
+
+	if (!g->launched || g->shut_down)
+		return 0;
+	g->shut_down = true;
+	if (sym_guestfs_sync(g->h) < 0 || sym_guestfs_umount_all(g->h) < 0)
+		r = fail(g);
+	/* Also when the above failed: the appliance is stopped either way. */
+	if (sym_guestfs_shutdown(g->h) < 0 && r >= 0)
+		r = fail(g);
+	return r;
+}
