@@ -10,13 +10,16 @@
 
 #include "drivers-sync/dir.h"
 #include "drivers-sync/discover.h"
+#include "drivers-sync/image.h"
 #include "drivers-sync/manifest.h"
 #include "drivers-sync/profile.h"
 #include "drivers-sync/sync.h"
+#include "drivers-sync/vm.h"
 #include "gpupv/gpupv.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/root.h"
+#include "lib/virt.h"
 
 /*
  * gpupv drivers-sync: the host's driver files, as the vendor profiles describe them, into
@@ -30,11 +33,23 @@ enum {
 	ARG_CHECK,
 	ARG_LIST,
 	ARG_KERNEL,
+	ARG_IMAGE,
+	ARG_FORMAT,
+	ARG_ALL,
+	ARG_RESTART,
+	ARG_TIMEOUT,
+	ARG_CONNECT,
 };
 
 struct ds {
 	struct gpv_opts o;
 	gpv_strv dirs;	  /* --dir, in order */
+	gpv_strv images;  /* --image */
+	gpv_strv vms;	  /* VM names */
+	bool all;	  /* --all: every domain with a GPU of this host */
+	bool restart;	  /* a running VM is shut down, synced, started again */
+	unsigned timeout; /* seconds a shutdown may take */
+	const char *format, *uri;
 	size_t n_targets; /* of every kind */
 	gpv_strv vendors; /* asked for; empty: every profile the host has */
 	const char *kernel; /* --kernel: an installed kernel's modules; NULL: the running one */
@@ -51,8 +66,10 @@ struct ds {
 };
 
 static const char help[] =
-	"Usage: gpupv drivers-sync --dir DIR... [--vendor V]... [--kernel KVER] [--check]\n"
-	"                          [--dry-run] [--json] [--root DIR]\n"
+	"Usage: gpupv drivers-sync [VM... | --all] [--image FILE]... [--dir DIR]...\n"
+	"                          [--vendor V]... [--kernel KVER] [--check] [--dry-run]\n"
+	"                          [--restart [--timeout SEC]] [--connect URI] [--json]\n"
+	"                          [--root DIR]\n"
 	"       gpupv drivers-sync --list [--root DIR]\n\n"
 	"Brings a guest's copy of the host's GPU driver files in step with the host:\n"
 	"kernel modules, the firmware they load, user-space libraries with their SONAME\n"
@@ -62,19 +79,27 @@ static const char help[] =
 	"the guest (/var/lib/gpupv/drivers.json) records what gpupv put there. An\n"
 	"interrupted sync is finished by the next run. Nothing is written outside the\n"
 	"guest: a link in it that leads out is refused, not followed.\n\n"
-	"  --dir DIR      the guest's root, mounted or unpacked\n"
+	"  VM...          libvirt domains: their system disk, the drivers of their GPUs\n"
+	"  --all          every domain with a GPU of this host\n"
+	"  --image FILE   a guest's disk image, qcow2 or raw (libguestfs); again for more\n"
+	"  --dir DIR      a guest's root folder, mounted or unpacked; again for more\n"
+	"  --format FMT   the images' format; default: told from the file\n"
 	"  --vendor V     only this driver (again for more); default: every driver the\n"
-	"                 host has\n"
-	"  --check        compare, write nothing: exit 0 in step, 3 when a sync is needed\n"
-	"  --list         the profiles, and which drivers this host has\n"
+	"                 host has (for a VM: those of its GPUs)\n"
 	"  --kernel KVER  the driver as built for that installed kernel (after a kernel\n"
 	"                 upgrade, before the reboot); default: the running kernel\n"
+	"  --check        compare, write nothing: exit 0 in step, 3 when a sync is needed\n"
+	"  --restart      shut a running VM down, sync it, start it again; without it a\n"
+	"                 running VM is only looked at\n"
+	"  --timeout SEC  how long a shutdown may take (default 300)\n"
+	"  --connect URI  the libvirt to ask for VMs (default: libvirt's default)\n"
+	"  --list         the profiles, and which drivers this host has\n"
 	"  -n, --dry-run  print what a sync would do\n"
 	"  -j, --json     one JSON object (schema gpupv.drivers-sync/1)\n"
 	"  -r, --root DIR the host recorded in DIR instead of this one\n"
 	"  -v, --verbose  log every file chosen, skipped or missing\n\n"
-	"Exit status: 0 done (or in step), 3 a sync is needed (--check), 1 error, 2 usage.\n"
-	"See gpupv-drivers-sync(1).\n";
+	"Exit status: 0 done (or in step), 3 a guest still needs a sync (--check, or a\n"
+	"running VM without --restart), 1 error, 2 usage. See gpupv-drivers-sync(1).\n";
 
 static int parse(struct ds *s, int argc, char **argv)
 {
@@ -84,6 +109,12 @@ static int parse(struct ds *s, int argc, char **argv)
 		{"check", no_argument, NULL, ARG_CHECK},
 		{"list", no_argument, NULL, ARG_LIST},
 		{"kernel", required_argument, NULL, ARG_KERNEL},
+		{"image", required_argument, NULL, ARG_IMAGE},
+		{"format", required_argument, NULL, ARG_FORMAT},
+		{"all", no_argument, NULL, ARG_ALL},
+		{"restart", no_argument, NULL, ARG_RESTART},
+		{"timeout", required_argument, NULL, ARG_TIMEOUT},
+		{"connect", required_argument, NULL, ARG_CONNECT},
 		{"dry-run", no_argument, NULL, 'n'},
 		{"json", no_argument, NULL, 'j'},
 		{"root", required_argument, NULL, 'r'},
@@ -117,6 +148,34 @@ static int parse(struct ds *s, int argc, char **argv)
 		case ARG_LIST:
 			s->list = true;
 			break;
+		case ARG_IMAGE:
+			if (gpv_strv_push(&s->images, optarg) < 0)
+				return GPV_EXIT_ERROR;
+			break;
+		case ARG_FORMAT:
+			s->format = optarg;
+			break;
+		case ARG_ALL:
+			s->all = true;
+			break;
+		case ARG_RESTART:
+			s->restart = true;
+			break;
+		case ARG_TIMEOUT: {
+			uint64_t v;
+
+			if (gpv_parse_uint(optarg, 86400, &v) < 0 || v == 0) {
+				gpv_error("drivers-sync: --timeout '%s' is not a number of seconds "
+					  "(1 to 86400)",
+					optarg);
+				return GPV_EXIT_USAGE;
+			}
+			s->timeout = (unsigned)v;
+			break;
+		}
+		case ARG_CONNECT:
+			s->uri = optarg;
+			break;
 		case ARG_KERNEL:
 			if (!*optarg || strchr(optarg, '/') || streq(optarg, ".") || streq(optarg, "..")) {
 				gpv_error("drivers-sync: --kernel '%s' is not a kernel release "
@@ -147,16 +206,17 @@ static int parse(struct ds *s, int argc, char **argv)
 			return GPV_EXIT_USAGE;
 		}
 	}
-	if (optind <= argc) { /* optind counts argv - 1's slots */
-		gpv_error("drivers-sync: '%s': VMs and images are not targets of this gpupv yet; "
-			  "give the guest's root folder with --dir",
-			argv[optind - 1]);
+	for (; optind <= argc; optind++) /* optind counts argv - 1's slots */
+		if (gpv_strv_push(&s->vms, argv[optind - 1]) < 0)
+			return GPV_EXIT_ERROR;
+	if (s->all && s->vms.n) {
+		gpv_error("drivers-sync: name VMs or say --all, not both");
 		return GPV_EXIT_USAGE;
 	}
-	s->n_targets = s->dirs.n;
+	s->n_targets = s->dirs.n + s->images.n + s->vms.n + (s->all ? 2 : 0);
 	if (!s->list && !s->n_targets) {
-		gpv_error("drivers-sync: say where the guest is: --dir DIR (its root folder); "
-			  "see 'gpupv drivers-sync --help'");
+		gpv_error("drivers-sync: say which guests: VM names, --all, --image FILE or "
+			  "--dir DIR; see 'gpupv drivers-sync --help'");
 		return GPV_EXIT_USAGE;
 	}
 	if (s->list && (s->n_targets || s->check)) {
@@ -349,14 +409,37 @@ struct target {
 	const char *label; /* as the user named it */
 	const struct gpv_ds_target_ops *ops;
 	void *t;
-	void (*close)(void *t);
+	int (*close)(void *t, char **ret_err); /* errors of writing back (an image) */
 	const unsigned *vendors; /* a VM's GPU vendors: the profiles that apply; NULL: all */
 	size_t n_vendors;
 };
 
-static void close_dir(void *t)
+static int close_dir(void *t, char **ret_err)
 {
+	*ret_err = NULL;
 	gpv_ds_dir_free(t);
+	return 0;
+}
+
+static int close_image(void *t, char **ret_err)
+{
+	return gpv_ds_image_close(t, ret_err);
+}
+
+/* A guest's image: opened read-only for --check and --dry-run, which write nothing. */
+static int open_image(struct ds *s, const char *path, const char *label, struct target *ret)
+{
+	struct gpv_ds_image *img = NULL;
+	_cleanup_free_ char *err = NULL;
+	int r = gpv_ds_image_open(path, s->format, s->check || s->o.dry_run, &img, &err);
+
+	if (r < 0) {
+		gpv_error("drivers-sync: %s: %s", label, err ? err : strerror(-r));
+		return r;
+	}
+	*ret = (struct target){ .kind = "image", .label = label, .ops = &gpv_ds_image_ops,
+		.t = img, .close = close_image };
+	return 0;
 }
 
 static int open_dir(struct ds *s, const char *dir, struct target *ret)
@@ -492,6 +575,186 @@ static int print_json(struct ds *s, struct gpv_json *targets)
 	return r;
 }
 
+/* Closes a target, reporting what writing it back says. */
+static int finish_target(struct target *tg)
+{
+	_cleanup_free_ char *err = NULL;
+	int r = tg->close(tg->t, &err);
+
+	if (r < 0)
+		gpv_error("drivers-sync: %s: %s", tg->label, err ? err : strerror(-r));
+	return r;
+}
+
+/* Waits for a domain to stop, up to the timeout. */
+static int wait_stopped(struct gpv_virt *v, const char *name, unsigned timeout)
+{
+	struct timespec start, now, nap = { 0, 200 * 1000 * 1000 };
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		r = gpv_virt_domain_active(v, name);
+		if (r <= 0)
+			return r;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec >= (time_t)timeout)
+			return -ETIMEDOUT;
+		nanosleep(&nap, NULL);
+	}
+}
+
+/*
+ * One VM: its first disk (the system disk), the drivers of its GPUs. A running VM is looked
+ * at read-only; it is changed only with --restart, shut down first and started again after.
+ * *needs: it still needs a sync (a running VM without --restart, or --check).
+ */
+static int sync_vm(struct ds *s, struct gpv_virt *v, const struct gpv_ds_vm *vm, bool named,
+	struct gpv_json *targets, bool *needs)
+{
+	struct target tg;
+	bool readonly = s->check || s->o.dry_run, stopped = false, differs = false;
+	bool saved_check = s->check;
+	int r;
+
+	if (vm->disks.n == 0) {
+		if (named)
+			gpv_error("drivers-sync: %s has no disk image gpupv can open", vm->name);
+		return named ? -ENOENT : 0;
+	}
+	if (vm->n_vendors == 0 && s->vendors.n == 0) {
+		if (named)
+			gpv_error("drivers-sync: %s has no GPU of this host (no PCI or mdev hostdev "
+				  "here); give --vendor to sync a driver into it anyway",
+				vm->name);
+		else
+			gpv_debug("drivers-sync: %s: no GPU of this host, skipped", vm->name);
+		return named ? -ENOENT : 0;
+	}
+	if (vm->disks.n > 1)
+		gpv_debug("drivers-sync: %s: only its first disk, %s, is synced", vm->name,
+			vm->disks.v[0]);
+	if (vm->active && !readonly) {
+		if (!s->restart) {
+			/* Looked at read-only: say whether it needs a sync, change nothing. */
+			readonly = true;
+			s->check = true;
+		} else {
+			if (!s->o.json)
+				printf("%s: shutting down (up to %u s)\n", vm->name, s->timeout);
+			r = gpv_virt_domain_shutdown(v, vm->name);
+			if (r >= 0)
+				r = wait_stopped(v, vm->name, s->timeout);
+			if (r < 0) {
+				gpv_error("drivers-sync: %s did not shut down%s: %s; nothing was "
+					  "changed (shut it down yourself, or give a longer --timeout)",
+					vm->name, r == -ETIMEDOUT ? " in time" : "",
+					r == -ETIMEDOUT ? "still running" : gpv_virt_error(v));
+				return r;
+			}
+			stopped = true;
+		}
+	}
+	{
+		struct gpv_ds_image *img = NULL;
+		_cleanup_free_ char *err = NULL;
+
+		r = gpv_ds_image_open(vm->disks.v[0], s->format, readonly, &img, &err);
+		if (r == -EBUSY && vm->active && !stopped) {
+			/* qemu holds the disk: it cannot even be read consistently. */
+			gpv_error("drivers-sync: %s is running and its disk is in use: not compared; "
+				  "shut it down, or give --restart",
+				vm->name);
+			s->check = saved_check;
+			*needs = true;
+			return 0;
+		}
+		if (r < 0)
+			gpv_error("drivers-sync: %s: %s", vm->name, err ? err : strerror(-r));
+		else
+			tg = (struct target){ .label = vm->name, .ops = &gpv_ds_image_ops, .t = img,
+				.close = close_image };
+	}
+	if (r >= 0) {
+		tg.kind = "vm";
+		tg.vendors = s->vendors.n ? NULL : vm->vendors;
+		tg.n_vendors = vm->n_vendors;
+		r = sync_target(s, &tg, targets, &differs);
+		if (finish_target(&tg) < 0)
+			r = r < 0 ? r : -EIO;
+	}
+	if (vm->active && !s->restart && !saved_check && !s->o.dry_run && differs) {
+		gpv_error("drivers-sync: %s is running: not synced; shut it down, or give --restart",
+			vm->name);
+	}
+	s->check = saved_check;
+	*needs |= differs && (readonly || r < 0);
+	if (stopped) {
+		int st = gpv_virt_domain_start(v, vm->name);
+
+		if (st < 0) {
+			gpv_error("drivers-sync: %s: cannot start it again: %s", vm->name,
+				gpv_virt_error(v));
+			r = r < 0 ? r : st;
+		} else if (!s->o.json) {
+			printf("%s: started again\n", vm->name);
+		}
+	}
+	return r;
+}
+
+static int sync_vms(struct ds *s, struct gpv_json *targets, bool *needs, bool *failed)
+{
+	struct gpv_virt *v = NULL;
+	_cleanup_free_ char *err = NULL;
+	char **xmls = NULL;
+	size_t n = 0;
+	int r = gpv_virt_open(s->uri, &v, &err);
+
+	if (r < 0) {
+		gpv_error("drivers-sync: cannot connect to libvirt%s%s: %s", s->uri ? " at " : "",
+			s->uri ? s->uri : "", err ? err : strerror(-r));
+		*failed = true;
+		return r;
+	}
+	if (s->all) {
+		r = gpv_virt_domain_xmls(v, &xmls, &n);
+		if (r < 0) {
+			gpv_error("drivers-sync: cannot list the domains of %s: %s", gpv_virt_uri(v),
+				gpv_virt_error(v));
+			*failed = true;
+		}
+	} else {
+		xmls = calloc(s->vms.n + 1, sizeof(*xmls));
+		if (!xmls)
+			r = -ENOMEM;
+		for (size_t i = 0; i < s->vms.n && r >= 0; i++) {
+			if (gpv_virt_domain_xml(v, s->vms.v[i], &xmls[n]) < 0) {
+				gpv_error("drivers-sync: there is no VM '%s' in %s", s->vms.v[i],
+					gpv_virt_uri(v));
+				*failed = true;
+				continue;
+			}
+			n++;
+		}
+	}
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		struct gpv_ds_vm vm = {0};
+
+		if (gpv_ds_vm_from_xml(v, s->root, xmls[i], &vm) < 0) {
+			gpv_error("drivers-sync: cannot read a domain's XML from libvirt");
+			*failed = true;
+			continue;
+		}
+		if (sync_vm(s, v, &vm, !s->all, targets, needs) < 0)
+			*failed = true;
+		gpv_ds_vm_clear(&vm);
+	}
+	gpv_names_free(xmls);
+	gpv_virt_close(v);
+	return r;
+}
+
 static int sync_all(struct ds *s, int *status)
 {
 	struct gpv_json *targets = NULL;
@@ -500,21 +763,27 @@ static int sync_all(struct ds *s, int *status)
 
 	if (s->o.json && (r = gpv_json_new_array(&targets)) < 0)
 		return r;
-	for (size_t i = 0; i < s->dirs.n; i++) {
+	for (size_t i = 0; i < s->dirs.n + s->images.n; i++) {
 		struct target tg;
+		bool dir = i < s->dirs.n;
+		const char *path = dir ? s->dirs.v[i] : s->images.v[i - s->dirs.n];
 
-		if (open_dir(s, s->dirs.v[i], &tg) < 0) {
+		if ((dir ? open_dir(s, path, &tg) : open_image(s, path, path, &tg)) < 0) {
 			failed = true;
 			continue;
 		}
 		if (sync_target(s, &tg, targets, &differs) < 0)
 			failed = true;
-		tg.close(tg.t);
+		if (finish_target(&tg) < 0)
+			failed = true;
 	}
+	if (s->vms.n || s->all)
+		(void)sync_vms(s, targets, &differs, &failed);
 	if (targets)
 		r = print_json(s, targets);
-	*status = failed || r < 0 ? GPV_EXIT_ERROR :
-		  s->check && differs ? GPV_EXIT_NEEDS_ACTION : GPV_EXIT_OK;
+	*status = failed || r < 0	     ? GPV_EXIT_ERROR :
+		  (s->check || s->all) && differs ? GPV_EXIT_NEEDS_ACTION :
+						    GPV_EXIT_OK;
 	return 0;
 }
 
@@ -556,13 +825,15 @@ static int list_profiles(struct ds *s)
 
 int gpv_cmd_drivers_sync(const struct gpv_opts *gopts, int argc, char **argv)
 {
-	struct ds s = { .o = *gopts };
+	struct ds s = { .o = *gopts, .timeout = 300 };
 	int status = GPV_EXIT_ERROR, r = parse(&s, argc, argv);
 	const char *kill_at = getenv("GPUPV_TEST_KILL_AT");
 
 	if (r >= 0) {
 		gpv_strv_clear(&s.vendors);
 		gpv_strv_clear(&s.dirs);
+		gpv_strv_clear(&s.images);
+		gpv_strv_clear(&s.vms);
 		return r;
 	}
 	if (kill_at)
@@ -601,6 +872,8 @@ out:
 	free(s.profiles);
 	gpv_strv_clear(&s.vendors);
 	gpv_strv_clear(&s.dirs);
+	gpv_strv_clear(&s.images);
+	gpv_strv_clear(&s.vms);
 	gpv_root_free(s.root);
 	return status;
 }

@@ -41,20 +41,20 @@ h=$tmp/h
 "$gen" "$h" --vendor nvidia --version 550.127.05 >/dev/null 2>"$tmp/gen.err" ||
 	{ cat "$tmp/gen.err"; echo "Bail out! gen-host failed"; exit 99; }
 st list
-check "an empty store: list says so" [ "$rc" = 0 ] && grep -q "store is empty" "$tmp/out"
+check "an empty store: list says so" eval '[ "$rc" = 0 ] && grep -q "store is empty" "$tmp/out"'
 
 for v in 538.67 552.74 553.24; do package "$tmp/p$v" "$v"; done
 st add "$tmp/p552.74" --vendor nvidia --version 552.74 --dry-run
-check "add --dry-run: exit 0, nothing stored" [ "$rc" = 0 ] && [ ! -e "$h/var/lib/gpupv/drivers-store/nvidia/552.74" ]
+check "add --dry-run: exit 0, nothing stored" eval '[ "$rc" = 0 ] && [ ! -e "$h/var/lib/gpupv/drivers-store/nvidia/552.74" ]'
 for v in 538.67 552.74 553.24; do
 	st add "$tmp/p$v" --vendor nvidia --version "$v"
 	check "add $v: exit 0, 5 files, 2 INF files" [ "$rc" = 0 ] && grep -q "5 files.*2 INF files" "$tmp/out"
 done
 check "the package is copied whole" diff -r "$tmp/p553.24" "$h/var/lib/gpupv/drivers-store/nvidia/553.24"
 st list
-check "list: the newest R550 package (553.24) serves the host's 550.127.05, the others none" \
-	grep -q "^nvidia *553.24 .*for the host's driver 550.127.05" "$tmp/out" &&
-	grep -q "^nvidia *552.74 .* -$" "$tmp/out" && grep -q "^nvidia *538.67 .* -$" "$tmp/out"
+check "list: the newest R550 package (553.24) serves the host's 550.127.05, the others none" eval '\
+	grep -q "^nvidia *553.24 .*for the host'\''s driver 550.127.05" "$tmp/out" &&
+	grep -q "^nvidia *552.74 .* -$" "$tmp/out" && grep -q "^nvidia *538.67 .* -$" "$tmp/out"'
 st list --json
 check "list --json: versions in order, the INF files, the package serving the host" python3 -c '
 import json, sys
@@ -68,29 +68,29 @@ assert p[0]["files"] == 5 and p[0]["bytes"] > 250000
 ' "$tmp/out"
 
 st add "$tmp/p553.24" --vendor nvidia --version 553.24
-check "adding a version the store has: exit 1, says how to replace it" [ "$rc" = 1 ] && grep -q "remove --vendor nvidia --version 553.24" "$tmp/err"
+check "adding a version the store has: exit 1, says how to replace it" eval '[ "$rc" = 1 ] && grep -q "remove --vendor nvidia --version 553.24" "$tmp/err"'
 mkdir -p "$tmp/noinf" && echo x >"$tmp/noinf/readme.txt"
 st add "$tmp/noinf" --vendor nvidia --version 560.1
-check "a folder with no .inf: exit 1, says what to give" [ "$rc" = 1 ] && grep -q "holds no .inf" "$tmp/err" && [ ! -e "$h/var/lib/gpupv/drivers-store/nvidia/560.1" ]
+check "a folder with no .inf: exit 1, says what to give" eval '[ "$rc" = 1 ] && grep -q "holds no .inf" "$tmp/err" && [ ! -e "$h/var/lib/gpupv/drivers-store/nvidia/560.1" ]'
 package "$tmp/withlink" 561.1 && ln -s /etc/passwd "$tmp/withlink/Display.Driver/evil.inf"
 st add "$tmp/withlink" --vendor nvidia --version 561.1
-check "a package holding a link: refused, nothing stored" [ "$rc" = 1 ] && grep -q "link" "$tmp/err" &&
-	[ -z "$(ls -A "$h/var/lib/gpupv/drivers-store/nvidia" | grep -v '^5[35]')" ]
+check "a package holding a link: refused, nothing stored" eval '[ "$rc" = 1 ] && grep -q "link" "$tmp/err" &&
+	[ -z "$(ls -A "$h/var/lib/gpupv/drivers-store/nvidia" | grep -v '\''^5[35]'\'')" ]'
 st add "$tmp/p552.74" --vendor nvidia --version 55x
-check "a version that is not one: usage error" [ "$rc" = 2 ] && grep -q "not a driver version" "$tmp/err"
+check "a version that is not one: usage error" eval '[ "$rc" = 2 ] && grep -q "not a driver version" "$tmp/err"'
 st add "$tmp/p552.74" --vendor ../x --version 552.75
 check "a vendor that is not a name: usage error" [ "$rc" = 2 ]
 st add "$tmp/nosuch" --vendor nvidia --version 552.75
 check "a folder that does not exist: exit 1" [ "$rc" = 1 ]
 
 st remove --vendor nvidia --version 553.24 --dry-run
-check "remove --dry-run: nothing removed" [ "$rc" = 0 ] && [ -d "$h/var/lib/gpupv/drivers-store/nvidia/553.24" ]
+check "remove --dry-run: nothing removed" eval '[ "$rc" = 0 ] && [ -d "$h/var/lib/gpupv/drivers-store/nvidia/553.24" ]'
 st remove --vendor nvidia --version 553.24
-check "remove: gone" [ "$rc" = 0 ] && [ ! -e "$h/var/lib/gpupv/drivers-store/nvidia/553.24" ]
+check "remove: gone" eval '[ "$rc" = 0 ] && [ ! -e "$h/var/lib/gpupv/drivers-store/nvidia/553.24" ]'
 st list
 check "after the removal, 552.74 serves the host" grep -q "^nvidia *552.74 .*for the host's driver 550.127.05" "$tmp/out"
 st remove --vendor nvidia --version 553.24
-check "removing what the store has not: exit 1, named" [ "$rc" = 1 ] && grep -q "has no nvidia 553.24" "$tmp/err"
+check "removing what the store has not: exit 1, named" eval '[ "$rc" = 1 ] && grep -q "has no nvidia 553.24" "$tmp/err"'
 
 echo "1..$n"
 exit $fail

@@ -117,7 +117,7 @@ def differs(what, p):
     global bad
     print("# differs:", what, p)
     bad = 1
-(drv,) = json.load(open(plan))["drivers"]
+(drv,) = json.load(open(plan))["targets"][0]["drivers"]
 for kind in ("add", "change", "keep"):
     for f in drv[kind]:
         p = f["path"].lstrip("/")
@@ -183,8 +183,9 @@ check "first sync: --json names the image and lists the files added" python3 -c 
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["schema"] == "gpupv.drivers-sync/1" and not d["dry_run"], d
-assert d["target"] == sys.argv[2] and d["target_type"] == "image", d
-(v,) = d["drivers"]
+(t,) = d["targets"]
+assert t["target"] == sys.argv[2] and t["kind"] == "image", d
+(v,) = t["drivers"]
 assert v["state"] == "synced" and v["to"] == "550.127.05" and "from" not in v, v
 paths = [f["path"] for f in v["add"]]
 assert len(paths) > 15 and not v["change"] and not v["remove"] and not v["keep"], v
@@ -240,7 +241,7 @@ def same(p):
     return (open(os.path.realpath(a), "rb").read() == open(os.path.realpath(b), "rb").read() and
             os.stat(a).st_mode == os.stat(b).st_mode)
 old, new = files(g1), files(g2)
-(v,) = json.load(open(plan))["drivers"]
+(v,) = json.load(open(plan))["targets"][0]["drivers"]
 got = {k: {f["path"] for f in v[k]} for k in ("add", "change", "remove", "keep")}
 want = {"add": new - old, "remove": old - new,
         "change": {p for p in old & new if not same(p)}, "keep": {p for p in old & new if same(p)}}
@@ -311,7 +312,7 @@ cp "$tmp/out" "$tmp/resume.json"
 check "the next run finishes it: exit 0" [ "$rc" = 0 ] || show_err
 check "... as an interrupted sync, says --json" python3 -c '
 import json, sys
-(v,) = json.load(open(sys.argv[1]))["drivers"]
+(v,) = json.load(open(sys.argv[1]))["targets"][0]["drivers"]
 assert v["resume"] and v["state"] == "synced", v
 ' "$tmp/resume.json"
 unpack "$R" "$tmp/r"
@@ -324,20 +325,13 @@ check "... and the raw image has the driver as the host, no temporary file left"
 ds "$h2" --image "$Q" --image "$R" --check --json
 launches=$((launches + 1))
 check "--check of both images in one run: exit 0" [ "$rc" = 0 ] || show_err
-check "... one JSON document per image, in the order given, each in step" python3 -c '
+check "... one JSON document, the images in the order given, each in step" python3 -c '
 import json, sys
-text, docs, at = open(sys.argv[1]).read(), [], 0
-while True:
-    while at < len(text) and text[at].isspace():
-        at += 1
-    if at == len(text):
-        break
-    d, at = json.JSONDecoder().raw_decode(text, at)
-    docs.append(d)
-assert [d["target"] for d in docs] == sys.argv[2:], docs
-for d in docs:
-    (v,) = d["drivers"]
-    assert d["dry_run"] and v["state"] == "in-step" and v["to"] == "565.57.01", d
+d = json.load(open(sys.argv[1]))
+assert d["dry_run"] and [t["target"] for t in d["targets"]] == sys.argv[2:], d
+for t in d["targets"]:
+    (v,) = t["drivers"]
+    assert t["kind"] == "image" and v["state"] == "in-step" and v["to"] == "565.57.01", d
 ' "$tmp/out" "$Q" "$R"
 
 # --- a hostile image: usr/lib is a link to / (a bare file system: no operating system) ---

@@ -149,14 +149,14 @@ check "--check after the sync: exit 0, in step" [ "$rc" = 0 ]
 find "$G" -type f -printf '%i %T@ %p\n' | sort >"$tmp/inodes1"
 ds "$h1" --dir "$G"
 find "$G" -type f -printf '%i %T@ %p\n' | sort >"$tmp/inodes2"
-check "no-change sync: exit 0, in step" [ "$rc" = 0 ] && has "in step"
+check "no-change sync: exit 0, in step" eval '[ "$rc" = 0 ] && has "in step"'
 check "no-change sync: no file rewritten" cmp -s "$tmp/inodes1" "$tmp/inodes2"
 
 # --- a file the guest changed (same size) is found and put back ---
 f=$G/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.550.127.05
 printf 'X' | dd of="$f" bs=1 seek=100 conv=notrunc status=none
 ds "$h1" --dir "$G" --check
-check "--check finds a file the guest changed" [ "$rc" = 3 ] && grep -q "change.*libnvidia-ml.so.550.127.05 (content)" "$tmp/out"
+check "--check finds a file the guest changed" eval '[ "$rc" = 3 ] && grep -q "change.*libnvidia-ml.so.550.127.05 (content)" "$tmp/out"'
 ds "$h1" --dir "$G"
 check "the sync puts it back" cmp -s "$f" "$h1/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.550.127.05"
 
@@ -258,14 +258,14 @@ PY
 tree "$tmp/hg" >"$tmp/before"
 ds "$h2" --dir "$tmp/hg"
 tree "$tmp/hg" >"$tmp/after"
-check "a manifest with a '..' path: refused, naming it" [ "$rc" = 1 ] && grep -q "manifest.*refused.*/usr/lib/../../etc/passwd" "$tmp/err"
+check "a manifest with a '..' path: refused, naming it" eval '[ "$rc" = 1 ] && grep -q "manifest.*refused.*/usr/lib/../../etc/passwd" "$tmp/err"'
 check "... and the guest unchanged" cmp -s "$tmp/before" "$tmp/after"
 ds "$h1" --dir "$tmp/nosuch"
-check "a --dir that does not exist: exit 1, named" [ "$rc" = 1 ] && grep -q "nosuch" "$tmp/err"
+check "a --dir that does not exist: exit 1, named" eval '[ "$rc" = 1 ] && grep -q "nosuch" "$tmp/err"'
 ds "$h1" --dir "$G" --vendor nosuch
-check "--vendor without a profile: exit 1, says how to list them" [ "$rc" = 1 ] && grep -q "drivers-sync --list" "$tmp/err"
+check "--vendor without a profile: exit 1, says how to list them" eval '[ "$rc" = 1 ] && grep -q "drivers-sync --list" "$tmp/err"'
 ds "$h1" --dir "$G" --vendor i915
-check "--vendor the host does not have: exit 1, says so" [ "$rc" = 1 ] && grep -q "host has no i915 driver" "$tmp/err"
+check "--vendor the host does not have: exit 1, says so" eval '[ "$rc" = 1 ] && grep -q "host has no i915 driver" "$tmp/err"'
 
 # --- --kernel: the driver as DKMS built it for a kernel installed but not yet running ---
 hk=$tmp/hk
@@ -292,7 +292,7 @@ assert any(p.startswith("/lib/modules/" + sys.argv[2] + "/") for p in rem), rem
 assert not any(p.startswith("/usr/") for p in add + rem), (add, rem)
 ' "$tmp/plan.json" "$running"
 ds "$hk" --dir "$GK" --kernel 6.99.0-none
-check "--kernel of a kernel the host does not have: exit 1, named" [ "$rc" = 1 ] && grep -q "6.99.0-none" "$tmp/err"
+check "--kernel of a kernel the host does not have: exit 1, named" eval '[ "$rc" = 1 ] && grep -q "6.99.0-none" "$tmp/err"'
 
 # --- a firmware-only driver: i915, whose module is the kernel's ---
 hi=$tmp/hi
@@ -314,7 +314,7 @@ assert any(p.endswith(".zst") or p.endswith(".xz") for p in paths), paths
 check "i915: the guest has it as the host" same_as_host "$hi" "$GI"
 "$gen" "$hi" --vendor i915 --version 20240115 >/dev/null 2>"$tmp/gen.err"
 ds "$hi" --dir "$GI"
-check "i915 firmware upgrade: synced" [ "$rc" = 0 ] && "$GPUPV" --root "$hi" drivers-sync --dir "$GI" --check >/dev/null
+check "i915 firmware upgrade: synced" eval '[ "$rc" = 0 ] && "$GPUPV" --root "$hi" drivers-sync --dir "$GI" --check >/dev/null'
 
 echo "1..$n"
 exit $fail
