@@ -49,6 +49,14 @@ static GPV_DL_SYM(guestfs_free_statvfs);
 static GPV_DL_SYM(guestfs_sync);
 static GPV_DL_SYM(guestfs_umount_all);
 static GPV_DL_SYM(guestfs_shutdown);
+static GPV_DL_SYM(guestfs_case_sensitive_path);
+static GPV_DL_SYM(guestfs_hivex_open);
+static GPV_DL_SYM(guestfs_hivex_root);
+static GPV_DL_SYM(guestfs_hivex_node_get_child);
+static GPV_DL_SYM(guestfs_hivex_node_add_child);
+static GPV_DL_SYM(guestfs_hivex_node_set_value);
+static GPV_DL_SYM(guestfs_hivex_commit);
+static GPV_DL_SYM(guestfs_hivex_close);
 static int guestfs_state;
 
 static int guestfs_open(void)
@@ -86,6 +94,14 @@ static int guestfs_open(void)
 		GPV_DL_ENTRY(guestfs_sync),
 		GPV_DL_ENTRY(guestfs_umount_all),
 		GPV_DL_ENTRY(guestfs_shutdown),
+		GPV_DL_ENTRY(guestfs_case_sensitive_path),
+		GPV_DL_ENTRY(guestfs_hivex_open),
+		GPV_DL_ENTRY(guestfs_hivex_root),
+		GPV_DL_ENTRY(guestfs_hivex_node_get_child),
+		GPV_DL_ENTRY(guestfs_hivex_node_add_child),
+		GPV_DL_ENTRY(guestfs_hivex_node_set_value),
+		GPV_DL_ENTRY(guestfs_hivex_commit),
+		GPV_DL_ENTRY(guestfs_hivex_close),
 	};
 
 	return gpv_dl_open(GPV_LIBGUESTFS_SONAME, syms, ELEMENTSOF(syms), &guestfs_state);
@@ -518,6 +534,61 @@ int gpv_guestfs_rm(struct gpv_guestfs *g, const char *path)
 int gpv_guestfs_mkdir(struct gpv_guestfs *g, const char *path)
 {
 	return sym_guestfs_mkdir_mode(g->h, path, 0755) < 0 ? fail(g) : 0;
+}
+
+int gpv_guestfs_case_path(struct gpv_guestfs *g, const char *path, char **ret)
+{
+	char *p = sym_guestfs_case_sensitive_path(g->h, path);
+
+	if (!p)
+		return fail(g);
+	*ret = p;
+	return 0;
+}
+
+/* hivex's value type of a string (REG_SZ). */
+#define REG_SZ 1
+
+int gpv_guestfs_hive_set_string(struct gpv_guestfs *g, const char *hive, const char *const *keys,
+	const char *name, const char *value)
+{
+	_cleanup_free_ char *utf16 = NULL;
+	size_t len = strlen(value), size = 2 * (len + 1);
+	int64_t node;
+	int r = 0;
+
+	/* Registry strings are UTF-16LE with their NUL; the values gpupv writes are ASCII. */
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)value[i] >= 0x80 || (unsigned char)value[i] < 0x20)
+			return -EINVAL;
+	utf16 = calloc(1, size);
+	if (!utf16)
+		return -ENOMEM;
+	for (size_t i = 0; i < len; i++)
+		utf16[2 * i] = value[i];
+	if (sym_guestfs_hivex_open(g->h, hive, GUESTFS_HIVEX_OPEN_WRITE, 1, -1) < 0)
+		return fail(g);
+	node = sym_guestfs_hivex_root(g->h);
+	if (node <= 0)
+		r = fail(g);
+	for (size_t i = 0; r >= 0 && keys[i]; i++) {
+		int64_t child = sym_guestfs_hivex_node_get_child(g->h, node, keys[i]);
+
+		if (child == 0) {
+			gpv_debug("libguestfs: %s: adding the key %s", hive, keys[i]);
+			child = sym_guestfs_hivex_node_add_child(g->h, node, keys[i]);
+		}
+		if (child <= 0)
+			r = fail(g);
+		node = child;
+	}
+	if (r >= 0 && (sym_guestfs_hivex_node_set_value(g->h, node, name, REG_SZ, utf16, size) < 0 ||
+			      sym_guestfs_hivex_commit(g->h, NULL) < 0))
+		r = fail(g);
+	/* Closing without a commit leaves the hive file as it was. */
+	if (sym_guestfs_hivex_close(g->h) < 0 && r >= 0)
+		r = fail(g);
+	return r;
 }
 
 int gpv_guestfs_statvfs(struct gpv_guestfs *g, const char *path, struct statvfs *ret)

@@ -82,6 +82,18 @@ int gpv_guestfs_rename(struct gpv_guestfs *g, const char *from, const char *to);
 int gpv_guestfs_rm(struct gpv_guestfs *g, const char *path);
 /* One folder, mode 0755. -EEXIST when there is something. */
 int gpv_guestfs_mkdir(struct gpv_guestfs *g, const char *path);
+/* path with each component's case as the guest's file system has it (Windows: /windows/system32
+ * is /Windows/System32); components that do not exist are kept as given. Caller frees. */
+int gpv_guestfs_case_path(struct gpv_guestfs *g, const char *path, char **ret);
+/*
+ * Sets the string value (REG_SZ) name of a key in the Windows registry hive file hive (a guest
+ * path: "/Windows/System32/config/SOFTWARE"), through libguestfs's hivex calls; keys is the
+ * key's path from the hive's root, NULL-terminated, the keys missing on the way are added. The
+ * hive file is changed only if every step succeeds (hivex commits it whole). value: ASCII
+ * text, else -EINVAL.
+ */
+int gpv_guestfs_hive_set_string(struct gpv_guestfs *g, const char *hive, const char *const *keys,
+	const char *name, const char *value);
 /* The file system holding path: f_bsize, f_frsize, f_blocks, f_bfree, f_bavail, f_files,
  * f_ffree, f_favail are set. */
 int gpv_guestfs_statvfs(struct gpv_guestfs *g, const char *path, struct statvfs *ret);
