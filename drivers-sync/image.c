@@ -31,6 +31,8 @@ struct gpv_ds_image {
 	struct gpv_guestfs_os os;
 	char *path;
 	bool readonly;
+	bool windows;	      /* names are found whatever their case; no POSIX modes */
+	const char *manifest; /* the manifest's path in the guest */
 	struct resolved *dirs; /* folders resolved so far (the sync never removes one) */
 	size_t n_dirs;
 };
@@ -106,11 +108,11 @@ static int inspect(struct gpv_ds_image *img, char **ret_err)
 	gpv_debug("drivers-sync: %s: %s%s%s, root %s", path,
 		img->os.type ? img->os.type : "no operating system, one file system",
 		img->os.product ? ": " : "", img->os.product ? img->os.product : "", img->os.root);
+	img->manifest = GPV_DS_MANIFEST_PATH;
 	if (img->os.type && streq(img->os.type, "windows")) {
-		*ret_err = gpv_strf("the image '%s' holds Windows (%s): syncing drivers into a "
-				    "Windows guest (its driver store) is not supported yet",
-			path, img->os.product ? img->os.product : "unknown version");
-		return -EOPNOTSUPP;
+		img->windows = true;
+		img->manifest = GPV_DS_MANIFEST_PATH_WINDOWS;
+		return 0;
 	}
 	if (img->os.type && !streq(img->os.type, "linux")) {
 		*ret_err = gpv_strf("the image '%s' holds a %s guest (%s); drivers-sync supports "
@@ -154,6 +156,11 @@ const char *gpv_ds_image_os_type(const struct gpv_ds_image *img)
 const char *gpv_ds_image_os_name(const struct gpv_ds_image *img)
 {
 	return img->os.product;
+}
+
+const char *gpv_ds_image_manifest_path(const struct gpv_ds_image *img)
+{
+	return img->manifest;
 }
 
 static void release(struct gpv_ds_image *img)
@@ -253,6 +260,16 @@ static int walk(struct gpv_ds_image *img, char *real, const char *todo_in, bool 
 		len += 1 + clen;
 		real[len] = '\0';
 		r = gpv_guestfs_lstat(img->g, real, &st);
+		if (r == -ENOENT && img->windows) {
+			/* Windows finds "programdata" as "ProgramData": so does gpupv. */
+			_cleanup_free_ char *found = NULL;
+
+			if (gpv_guestfs_case_path(img->g, real, &found) >= 0 &&
+				strlen(found) == len && !streq(found, real)) {
+				memcpy(real, found, len);
+				r = gpv_guestfs_lstat(img->g, real, &st);
+			}
+		}
 		if (r == -ENOENT && create) {
 			r = gpv_guestfs_mkdir(img->g, real);
 			if (r >= 0)
@@ -397,7 +414,8 @@ static int image_lstat(void *t, const char *path, struct gpv_ds_file *ret)
 			return r;
 	} else if (S_ISREG(st.st_mode)) {
 		f.type = GPV_DS_REG;
-		f.mode = st.st_mode & 07777;
+		/* NTFS has no POSIX modes: every file is taken as the mode a Windows set gives. */
+		f.mode = img->windows ? 0644 : st.st_mode & 07777;
 		f.size = (uint64_t)st.st_size;
 	} else {
 		return -EISDIR;
@@ -592,7 +610,7 @@ static int image_read_manifest(void *t, char **ret, size_t *ret_len)
 {
 	struct gpv_ds_image *img = t;
 	_cleanup_free_ char *full = NULL;
-	int r = locate(img, GPV_DS_MANIFEST_PATH, false, &full, NULL);
+	int r = locate(img, img->manifest, false, &full, NULL);
 
 	if (r < 0)
 		return r == -ENOTDIR ? -ENOENT : r;
@@ -603,7 +621,7 @@ static int image_write_manifest(void *t, const char *text)
 {
 	struct gpv_ds_image *img = t;
 	_cleanup_free_ char *full = NULL, *tmp = NULL;
-	int r = locate(img, GPV_DS_MANIFEST_PATH, true, &full, &tmp);
+	int r = locate(img, img->manifest, true, &full, &tmp);
 
 	if (r < 0)
 		return r;
@@ -623,6 +641,34 @@ static int image_write_manifest(void *t, const char *text)
 		return r;
 	}
 	return gpv_guestfs_sync(img->g);
+}
+
+int gpv_ds_image_run_once(struct gpv_ds_image *img, const char *name, const char *command)
+{
+	static const char *const keys[] = { "Microsoft", "Windows", "CurrentVersion", "RunOnce",
+		NULL };
+	_cleanup_free_ char *hive = NULL;
+	struct stat st;
+	int r;
+
+	if (!img->windows)
+		return -EOPNOTSUPP;
+	if (img->readonly)
+		return -EROFS;
+	r = gpv_guestfs_case_path(img->g, "/Windows/System32/config/SOFTWARE", &hive);
+	if (r >= 0)
+		r = gpv_guestfs_lstat(img->g, hive, &st);
+	if (r < 0)
+		return r;
+	if (!S_ISREG(st.st_mode))
+		return S_ISDIR(st.st_mode) ? -EISDIR : -ELOOP;
+	gpv_debug("drivers-sync: %s: HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\RunOnce "
+		  "%s = %s (in %s)",
+		img->path, name, command, hive);
+	r = gpv_guestfs_hive_set_string(img->g, hive, keys, name, command);
+	if (r >= 0)
+		r = gpv_guestfs_sync(img->g);
+	return r;
 }
 
 const struct gpv_ds_target_ops gpv_ds_image_ops = {

@@ -25,8 +25,10 @@ extern const struct gpv_ds_target_ops gpv_ds_image_ops;
  * Opens the image at path in libguestfs's appliance (one launch: some seconds), inspects it
  * and mounts the guest's file systems; read-only with readonly (--check, --dry-run: the file
  * is never written). format: "qcow2", "raw"... or NULL: told from the file's first bytes.
- * Errors: -EOPNOTSUPP libguestfs cannot be loaded, or the guest is not Linux (Windows: its
- * driver store is not supported yet); -EBUSY another process (a running VM) holds the image;
+ * A Windows guest (its C: drive mounted as /) has its names found whatever their case, and no
+ * POSIX modes (every file is seen as 0644); its manifest is GPV_DS_MANIFEST_PATH_WINDOWS.
+ * Errors: -EOPNOTSUPP libguestfs cannot be loaded, or the guest is neither Linux nor Windows;
+ * -EBUSY another process (a running VM) holds the image;
  * -ENOENT no such file, or no operating system and not one file system in it; -ENOTUNIQ
  * several operating systems. *ret_err (caller frees) says what, for the user, on failure.
  * Caller frees *ret with gpv_ds_image_close() or gpv_ds_image_free().
@@ -38,6 +40,15 @@ int gpv_ds_image_open(const char *path, const char *format, bool readonly,
 const char *gpv_ds_image_os_type(const struct gpv_ds_image *img);
 /* Its product name ("Debian GNU/Linux 12 (bookworm)"), or NULL when unknown. */
 const char *gpv_ds_image_os_name(const struct gpv_ds_image *img);
+/* Where the guest's manifest is: GPV_DS_MANIFEST_PATH, or GPV_DS_MANIFEST_PATH_WINDOWS. */
+const char *gpv_ds_image_manifest_path(const struct gpv_ds_image *img);
+/*
+ * A Windows guest: sets the value name of HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\RunOnce
+ * (a REG_SZ, ASCII command) in its SOFTWARE hive, adding the keys missing on the way; Windows
+ * runs it once at the next logon of an administrator, then deletes it. The hive file is
+ * rewritten whole or not at all. -EOPNOTSUPP not Windows; -EROFS opened read-only.
+ */
+int gpv_ds_image_run_once(struct gpv_ds_image *img, const char *name, const char *command);
 /*
  * Unmounts, writes everything back to the image file and stops the appliance, then frees;
  * the image's write-back errors are returned (*ret_err, caller frees, says what). NULL-safe.

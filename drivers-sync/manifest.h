@@ -15,6 +15,8 @@
  */
 
 #define GPV_DS_MANIFEST_PATH "/var/lib/gpupv/drivers.json"
+/* A Windows guest's: C:\ProgramData\gpupv\drivers.json. */
+#define GPV_DS_MANIFEST_PATH_WINDOWS "/ProgramData/gpupv/drivers.json"
 
 enum gpv_ds_state { GPV_DS_COMPLETE, GPV_DS_IN_PROGRESS };
 

@@ -13,8 +13,10 @@
 #include "drivers-sync/image.h"
 #include "drivers-sync/manifest.h"
 #include "drivers-sync/profile.h"
+#include "drivers-sync/store.h"
 #include "drivers-sync/sync.h"
 #include "drivers-sync/vm.h"
+#include "drivers-sync/windows.h"
 #include "gpupv/gpupv.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -63,6 +65,7 @@ struct ds {
 	long kill_at;	      /* GPUPV_TEST_KILL_AT: the Nth change to a guest is never made */
 	long changes;
 	struct timespec started;
+	const struct gpv_ds_windows *win; /* the Windows package being synced: its script */
 };
 
 static const char help[] =
@@ -78,7 +81,9 @@ static const char help[] =
 	"renamed; files of the old version the new one lacks are removed; a manifest in\n"
 	"the guest (/var/lib/gpupv/drivers.json) records what gpupv put there. An\n"
 	"interrupted sync is finished by the next run. Nothing is written outside the\n"
-	"guest: a link in it that leads out is refused, not followed.\n\n"
+	"guest: a link in it that leads out is refused, not followed. A Windows image\n"
+	"gets the driver store's package for the host's driver instead, installed at\n"
+	"its next logon (gpupv drivers-store).\n\n"
 	"  VM...          libvirt domains: their system disk, the drivers of their GPUs\n"
 	"  --all          every domain with a GPU of this host\n"
 	"  --image FILE   a guest's disk image, qcow2 or raw (libguestfs); again for more\n"
@@ -307,7 +312,10 @@ static int find_drivers(struct ds *s)
 static int open_src(void *ud, const struct gpv_ds_file *f)
 {
 	struct ds *s = ud;
+	int fd = s->win ? gpv_ds_windows_open_script(s->win, f) : -ENOENT;
 
+	if (fd != -ENOENT)
+		return fd;
 	return gpv_root_open(s->root, f->src ? f->src : f->path, O_RDONLY | O_NOFOLLOW);
 }
 
@@ -412,6 +420,8 @@ struct target {
 	int (*close)(void *t, char **ret_err); /* errors of writing back (an image) */
 	const unsigned *vendors; /* a VM's GPU vendors: the profiles that apply; NULL: all */
 	size_t n_vendors;
+	const char *manifest;	   /* the guest's manifest path */
+	struct gpv_ds_image *win; /* a Windows image: it gets the driver store's packages */
 };
 
 static int close_dir(void *t, char **ret_err)
@@ -424,6 +434,15 @@ static int close_dir(void *t, char **ret_err)
 static int close_image(void *t, char **ret_err)
 {
 	return gpv_ds_image_close(t, ret_err);
+}
+
+/* What a target that is an image needs beyond its ops: its manifest, whether it is Windows. */
+static void image_target(struct gpv_ds_image *img, struct target *tg)
+{
+	const char *type = gpv_ds_image_os_type(img);
+
+	tg->manifest = gpv_ds_image_manifest_path(img);
+	tg->win = type && streq(type, "windows") ? img : NULL;
 }
 
 /* A guest's image: opened read-only for --check and --dry-run, which write nothing. */
@@ -439,6 +458,7 @@ static int open_image(struct ds *s, const char *path, const char *label, struct 
 	}
 	*ret = (struct target){ .kind = "image", .label = label, .ops = &gpv_ds_image_ops,
 		.t = img, .close = close_image };
+	image_target(img, ret);
 	return 0;
 }
 
@@ -453,7 +473,7 @@ static int open_dir(struct ds *s, const char *dir, struct target *ret)
 		return r;
 	}
 	*ret = (struct target){ .kind = "dir", .label = dir, .ops = &gpv_ds_dir_ops, .t = t,
-		.close = close_dir };
+		.close = close_dir, .manifest = GPV_DS_MANIFEST_PATH };
 	return 0;
 }
 
@@ -480,7 +500,7 @@ static int read_manifest(const struct target *tg, struct gpv_ds_manifest **ret)
 	}
 	if (r < 0) {
 		gpv_error("drivers-sync: %s: cannot read the guest's manifest %s: %s", tg->label,
-			GPV_DS_MANIFEST_PATH,
+			tg->manifest,
 			r == -EXDEV ? "a link in the guest leads out of it" : strerror(-r));
 		return r;
 	}
@@ -489,7 +509,107 @@ static int read_manifest(const struct target *tg, struct gpv_ds_manifest **ret)
 		gpv_error("drivers-sync: %s: the guest's manifest %s is refused: %s; move it away "
 			  "to sync as if gpupv had never synced this guest (files of older "
 			  "versions are then left)",
-			tg->label, GPV_DS_MANIFEST_PATH, err ? err : strerror(-r));
+			tg->label, tg->manifest, err ? err : strerror(-r));
+	return r;
+}
+
+/*
+ * A Windows guest: the driver store's package for the host's driver of profile i, synced as a
+ * file set (the package, its install script); when its version is new to the guest, a RunOnce
+ * value that runs the script is written first, so that no interruption leaves the package
+ * there without it (a sync interrupted after it writes it again).
+ */
+static int sync_windows(struct ds *s, const struct target *tg, size_t i,
+	struct gpv_ds_manifest *m, struct gpv_json *drivers, bool *differs)
+{
+	const struct gpv_ds_set *host = s->sets[i];
+	_cleanup_free_ char *version = NULL, *why = NULL, *perr = NULL, *aerr = NULL;
+	struct gpv_ds_windows *w = NULL;
+	struct gpv_ds_plan *p = NULL;
+	const char *state;
+	bool install;
+	int r = gpv_ds_store_match(s->root, s->profiles[i], host->version, &version, &why);
+
+	if (r < 0) {
+		gpv_error("drivers-sync: %s: a Windows guest (%s) gets the driver store's package "
+			  "for the host's %s %s: %s",
+			tg->label, gpv_ds_image_os_name(tg->win) ? gpv_ds_image_os_name(tg->win) :
+								  "unknown version",
+			host->vendor, host->version, why ? why : strerror(-r));
+		return r;
+	}
+	r = gpv_ds_windows_new(s->root, host->vendor, version, &w);
+	if (r >= 0)
+		r = gpv_ds_hash_host(s->root, w->set, NULL, NULL);
+	if (r < 0) {
+		gpv_error("drivers-sync: cannot read the driver store's %s package %s: %s",
+			host->vendor, version, strerror(-r));
+		gpv_ds_windows_free(w);
+		return r;
+	}
+	gpv_debug("drivers-sync: %s: the %s package %s for the host's driver %s: %zu files",
+		tg->label, host->vendor, version, host->version, w->set->n);
+	r = gpv_ds_plan_make(tg->ops, tg->t, w->set, m, &p, &perr);
+	if (r < 0) {
+		gpv_error("drivers-sync: %s: %s: %s", tg->label, host->vendor, perr);
+		gpv_ds_windows_free(w);
+		return r;
+	}
+	gpv_ds_windows_plan_fix(p);
+	state = gpv_ds_plan_empty(p) ? "in-step" : "needs-sync";
+	*differs |= !gpv_ds_plan_empty(p);
+	if (!s->o.json) {
+		if (s->n_targets > 1)
+			printf("%s: ", tg->label);
+		printf("(Windows package) ");
+		print_plan(s, p, s->check || s->o.dry_run || s->o.verbose);
+	}
+	install = !gpv_ds_plan_empty(p) && (p->resume || !streq_ptr(p->from_version, version));
+	if (install && (s->check || s->o.dry_run) && !s->o.json) {
+		_cleanup_free_ char *name = NULL, *cmd = NULL;
+
+		/* The plan's last step, said as the others are. */
+		if (gpv_ds_windows_run_once(w, p->from_version, &name, &cmd) >= 0)
+			printf("  RunOnce %s = %s\n", name, cmd);
+	}
+	if (!s->check && !s->o.dry_run && !gpv_ds_plan_empty(p)) {
+		struct gpv_ds_apply_opts ao = { .open_src = open_src, .ud = s, .before = before,
+			.progress = progress };
+
+		if (install) {
+			_cleanup_free_ char *name = NULL, *cmd = NULL;
+
+			r = gpv_ds_windows_run_once(w, p->from_version, &name, &cmd);
+			if (r >= 0)
+				r = gpv_ds_image_run_once(tg->win, name, cmd);
+			if (r < 0)
+				aerr = gpv_strf("cannot write the RunOnce value that installs the "
+						"package into the guest's registry: %s",
+					strerror(-r));
+			else
+				gpv_debug("drivers-sync: %s: RunOnce %s: %s", tg->label, name, cmd);
+		}
+		if (r >= 0) {
+			s->win = w;
+			clock_gettime(CLOCK_MONOTONIC, &s->started);
+			r = gpv_ds_apply(tg->ops, tg->t, w->set, m, p, &ao, &aerr);
+			s->win = NULL;
+			if (s->progress)
+				fputs("\r\033[K", stderr);
+		}
+		if (r < 0)
+			gpv_error("drivers-sync: %s package %s into %s: %s", p->vendor, version,
+				tg->label, aerr ? aerr : strerror(-r));
+		else if (!s->o.json)
+			printf("%s%s%s %s: synced%s\n", s->n_targets > 1 ? tg->label : "",
+				s->n_targets > 1 ? ": " : "", p->vendor, version,
+				install ? "; installed at the next administrator logon" : "");
+		state = r < 0 ? "failed" : "synced";
+	}
+	if (drivers)
+		(void)json_plan(drivers, p, state);
+	gpv_ds_plan_free(p);
+	gpv_ds_windows_free(w);
 	return r;
 }
 
@@ -511,6 +631,10 @@ static int sync_target(struct ds *s, const struct target *tg, struct gpv_json *t
 
 		if (!profile_applies(s, i, tg))
 			continue;
+		if (tg->win) {
+			r = sync_windows(s, tg, i, m, drivers, differs);
+			continue;
+		}
 		r = gpv_ds_plan_make(tg->ops, tg->t, s->sets[i], m, &p, &perr);
 		if (r < 0) {
 			gpv_error("drivers-sync: %s: %s: %s", tg->label, s->sets[i]->vendor, perr);
@@ -674,6 +798,8 @@ static int sync_vm(struct ds *s, struct gpv_virt *v, const struct gpv_ds_vm *vm,
 		else
 			tg = (struct target){ .label = vm->name, .ops = &gpv_ds_image_ops, .t = img,
 				.close = close_image };
+		if (r >= 0)
+			image_target(img, &tg);
 	}
 	if (r >= 0) {
 		tg.kind = "vm";
