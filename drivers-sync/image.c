@@ -643,6 +643,11 @@ static int image_write_manifest(void *t, const char *text)
 	return gpv_guestfs_sync(img->g);
 }
 
+static const char *image_manifest_path(void *t)
+{
+	return ((struct gpv_ds_image *)t)->manifest;
+}
+
 int gpv_ds_image_run_once(struct gpv_ds_image *img, const char *name, const char *command)
 {
 	static const char *const keys[] = { "Microsoft", "Windows", "CurrentVersion", "RunOnce",
@@ -682,4 +687,5 @@ const struct gpv_ds_target_ops gpv_ds_image_ops = {
 	.remove = image_remove,
 	.flush = image_flush,
 	.free_bytes = image_free_bytes,
+	.manifest_path = image_manifest_path,
 };

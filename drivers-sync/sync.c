@@ -261,6 +261,11 @@ static void before(const struct gpv_ds_apply_opts *o, const char *what, const ch
 		o->before(o->ud, what, path);
 }
 
+static const char *manifest_path(const struct gpv_ds_target_ops *ops, void *t)
+{
+	return ops->manifest_path ? ops->manifest_path(t) : GPV_DS_MANIFEST_PATH;
+}
+
 static int write_manifest(const struct gpv_ds_target_ops *ops, void *t,
 	const struct gpv_ds_manifest *m, const struct gpv_ds_apply_opts *o)
 {
@@ -269,7 +274,7 @@ static int write_manifest(const struct gpv_ds_target_ops *ops, void *t,
 
 	if (r < 0)
 		return r;
-	before(o, "manifest", GPV_DS_MANIFEST_PATH);
+	before(o, "manifest", manifest_path(ops, t));
 	return ops->write_manifest(t, text);
 }
 
@@ -359,7 +364,8 @@ int gpv_ds_apply(const struct gpv_ds_target_ops *ops, void *t, const struct gpv_
 	if (r >= 0)
 		r = write_manifest(ops, t, m, o);
 	if (r < 0) {
-		r = failed(ret_err, r, "cannot write the guest's manifest %s", GPV_DS_MANIFEST_PATH);
+		r = failed(ret_err, r, "cannot write the guest's manifest %s",
+			manifest_path(ops, t));
 		goto out;
 	}
 	/* 2. The new and changed files under temporary names, leftovers of an interrupted run
@@ -438,7 +444,7 @@ int gpv_ds_apply(const struct gpv_ds_target_ops *ops, void *t, const struct gpv_
 		r = write_manifest(ops, t, m, o);
 		if (r < 0)
 			failed(ret_err, r, "cannot write the guest's manifest %s",
-				GPV_DS_MANIFEST_PATH);
+				manifest_path(ops, t));
 	}
 out:
 	free(staged);

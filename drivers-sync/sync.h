@@ -47,7 +47,8 @@ struct gpv_ds_target_ops {
 	/* Everything written so far reaches the disk. */
 	int (*flush)(void *t);
 	/* Free bytes for new files at path's folder; NULL or -EOPNOTSUPP: unknown. */
-	int (*free_bytes)(void *t, const char *path, uint64_t *ret);
+	int (*free_bytes)(void *t, const char *path, uint64_t *ret);	/* Where the manifest is in this guest (for messages); NULL: GPV_DS_MANIFEST_PATH. */
+	const char *(*manifest_path)(void *t);
 };
 
 enum gpv_ds_op_kind { GPV_DS_KEEP, GPV_DS_ADD, GPV_DS_CHANGE, GPV_DS_REMOVE };
