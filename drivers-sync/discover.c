@@ -34,7 +34,13 @@ struct discover {
 	struct gpv_ds_set *set;
 	struct gpv_ldcache *cache; /* read on the first library rule */
 	bool cache_read;
+	/* For every library rule, read once with the cache: the file each cache entry leads to
+	 * inside the root (NULL: not an x86-64 entry, or it leads nowhere), and the names in
+	 * each library folder (NULL: none). A real host's cache has a thousand entries and its
+	 * library folder thousands of names; a profile has dozens of library rules. */
+	char **cache_files;
 	gpv_strv lib_dirs; /* the folders the cache's x86-64 entries are in */
+	char ***lib_names; /* lib_dirs.n of them */
 };
 
 /* The parent of path resolved inside the root, opened; name points at the last component. */
@@ -324,6 +330,27 @@ static int read_cache(struct discover *d)
 		*dir; dir++)
 		if ((r = add_lib_dir(d, *dir)) < 0)
 			return r;
+	if (d->cache && !(d->cache_files = calloc(gpv_ldcache_count(d->cache), sizeof(char *))))
+		return -ENOMEM;
+	for (size_t i = 0; d->cache && i < gpv_ldcache_count(d->cache); i++) {
+		const struct gpv_ldcache_entry *e = gpv_ldcache_get(d->cache, i);
+
+		if (!gpv_ldcache_entry_is_x86_64(e) || !gpv_ds_path_valid(e->path))
+			continue;
+		r = gpv_root_resolve(d->root, e->path, &d->cache_files[i]);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0)
+			gpv_debug("drivers-sync: ld.so.cache: %s: %s, skipped", e->path, strerror(-r));
+	}
+	d->lib_names = calloc(d->lib_dirs.n + 1, sizeof(*d->lib_names));
+	if (!d->lib_names)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->lib_dirs.n; i++) {
+		r = gpv_root_list(d->root, d->lib_dirs.v[i], &d->lib_names[i], NULL);
+		if (r < 0 && r != -ENOENT && r != -ENOTDIR)
+			return r;
+	}
 	return 0;
 }
 
@@ -346,17 +373,10 @@ static int rule_library(struct discover *d, const struct gpv_ds_rule *rule)
 		return r;
 	for (size_t i = 0; d->cache && i < gpv_ldcache_count(d->cache) && r >= 0; i++) {
 		const struct gpv_ldcache_entry *e = gpv_ldcache_get(d->cache, i);
-		_cleanup_free_ char *real = NULL;
-		const char *base;
+		const char *real = d->cache_files[i], *base;
 
-		if (!gpv_ldcache_entry_is_x86_64(e) || !gpv_ds_path_valid(e->path))
+		if (!real)
 			continue;
-		r = gpv_root_resolve(d->root, e->path, &real);
-		if (r < 0) {
-			gpv_debug("drivers-sync: ld.so.cache: %s: %s, skipped", e->path, strerror(-r));
-			r = 0;
-			continue;
-		}
 		base = strrchr(real, '/') + 1;
 		if (fnmatch(pat, base, 0) != 0)
 			continue;
@@ -390,17 +410,18 @@ static int rule_library(struct discover *d, const struct gpv_ds_rule *rule)
 		}
 	}
 	for (size_t i = 0; i < d->lib_dirs.n && r >= 0; i++) {
-		gpv_strv names = {0};
+		char **names = d->lib_names[i];
 
-		r = match_dir(d, d->lib_dirs.v[i], pat, &names);
-		for (size_t j = 0; j < names.n && r >= 0; j++) {
-			_cleanup_free_ char *path = gpv_strf("%s/%s", d->lib_dirs.v[i], names.v[j]);
+		for (size_t j = 0; names && names[j] && r >= 0; j++) {
+			_cleanup_free_ char *path = NULL;
 
+			if (fnmatch(pat, names[j], FNM_PERIOD) != 0)
+				continue;
+			path = gpv_strf("%s/%s", d->lib_dirs.v[i], names[j]);
 			r = path ? add_path(d, path, rule->arg, true) : -ENOMEM;
 			if (r == -EISDIR || r == -ENOENT)
 				r = 0;
 		}
-		gpv_strv_clear(&names);
 	}
 	if (r >= 0 && d->set->n == before)
 		r = missing(d, rule, "library");
@@ -543,6 +564,12 @@ int gpv_ds_discover_for(struct gpv_root *root, const struct gpv_ds_profile *p, c
 	*ret = TAKE_PTR(d.set);
 out:
 	gpv_ds_set_free(d.set);
+	for (size_t i = 0; d.cache_files && i < gpv_ldcache_count(d.cache); i++)
+		free(d.cache_files[i]);
+	free(d.cache_files);
+	for (size_t i = 0; d.lib_names && i < d.lib_dirs.n; i++)
+		gpv_names_free(d.lib_names[i]);
+	free(d.lib_names);
 	gpv_ldcache_free(d.cache);
 	gpv_strv_clear(&d.lib_dirs);
 	return r;

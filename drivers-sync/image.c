@@ -40,7 +40,8 @@ struct gpv_ds_image {
 static int launch(struct gpv_ds_image *img, const char *format, char **ret_err)
 {
 	const char *path = img->path;
-	int r = gpv_guestfs_new(&img->g);
+	_cleanup_free_ char *new_err = NULL;
+	int r = gpv_guestfs_new(&img->g, &new_err);
 
 	if (r == -EOPNOTSUPP) {
 		*ret_err = gpv_strf("cannot load libguestfs (%s); install the Debian package "
@@ -49,7 +50,7 @@ static int launch(struct gpv_ds_image *img, const char *format, char **ret_err)
 		return r;
 	}
 	if (r < 0) {
-		*ret_err = gpv_strf("cannot start libguestfs: %s", strerror(-r));
+		*ret_err = gpv_strf("cannot start libguestfs: %s", new_err ? new_err : strerror(-r));
 		return r;
 	}
 	r = gpv_guestfs_add_drive(img->g, path, format, img->readonly);

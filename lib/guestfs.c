@@ -183,11 +183,12 @@ static int fail(struct gpv_guestfs *g)
 	return -EIO;
 }
 
-int gpv_guestfs_new(struct gpv_guestfs **ret)
+int gpv_guestfs_new(struct gpv_guestfs **ret, char **ret_err)
 {
 	struct gpv_guestfs *g;
 	int r = guestfs_open();
 
+	*ret_err = NULL;
 	if (r < 0)
 		return r;
 	g = calloc(1, sizeof(*g));
@@ -209,6 +210,7 @@ int gpv_guestfs_new(struct gpv_guestfs **ret)
 		    0, g) < 0 ||
 		sym_guestfs_parse_environment(g->h) < 0) {
 		r = fail(g);
+		*ret_err = TAKE_PTR(g->err);
 		gpv_guestfs_free(g);
 		return r;
 	}

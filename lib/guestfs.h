@@ -22,8 +22,10 @@
  */
 struct gpv_guestfs;
 
-/* A handle, not launched yet. -EOPNOTSUPP when libguestfs cannot be loaded. Caller frees. */
-int gpv_guestfs_new(struct gpv_guestfs **ret);
+/* A handle, not launched yet, set up as the LIBGUESTFS_* variables say. -EOPNOTSUPP when
+ * libguestfs cannot be loaded. Caller frees *ret; on failure, *ret_err (NULL or libguestfs's
+ * message, caller frees) says why. */
+int gpv_guestfs_new(struct gpv_guestfs **ret, char **ret_err);
 /* Unmounts, shuts the appliance down and closes; NULL-safe. Returns NULL. Use
  * gpv_guestfs_shutdown() first where a failure to write back must be seen. */
 struct gpv_guestfs *gpv_guestfs_free(struct gpv_guestfs *g);

@@ -177,6 +177,7 @@ if [ "$rc" != 0 ] && grep -q "libguestfs" "$tmp/err"; then
 		exit 77
 	fi
 fi
+[ "$rc" = 0 ] || { show_err; echo "Bail out! the first sync failed, though libguestfs works here"; exit 1; }
 cp "$tmp/out" "$tmp/sync1.json"
 check "first sync into a qcow2 image: exit 0" [ "$rc" = 0 ] || show_err
 check "first sync: --json names the image and lists the files added" python3 -c '
