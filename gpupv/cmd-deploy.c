@@ -1599,6 +1599,8 @@ int gpv_undeploy(struct gpv_virt *v, struct gpv_root *root, const char *name, bo
 					c[-1] = '\0';
 			}
 	}
+	/* An image deploy --import booted (the metadata's import=) is the person's: it is never
+	 * removed, with or without keep_disk; only the volume gpupv made is. */
 	/* The seed medium is gpupv's own file, beside the disk: only on this machine. */
 	if (r >= 0 && seed && unlink(seed) < 0 && errno != ENOENT)
 		r = -errno;
@@ -1685,7 +1687,8 @@ static const char deploy_help[] =
 static const char undeploy_help[] =
 	"Usage: gpupv undeploy NAME [--keep-disk] [--connect URI] [--dry-run] [--root DIR]\n\n"
 	"Stops and removes the domain NAME that gpupv deployed, its disk (unless\n"
-	"--keep-disk), and gives its GPU back to the host when gpupv bound it; removes the mdev\n"
+	"--keep-disk; never an image deploy --import booted, nor a --serial-log file), and\n"
+	"gives its GPU back to the host when gpupv bound it; removes the mdev\n"
 	"gpupv made for it, releases the NVIDIA vGPU type it gave a VF, and disables the VFs\n"
 	"gpupv enabled once none is given to a VM.\n";
 
