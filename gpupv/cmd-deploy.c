@@ -1585,6 +1585,8 @@ int gpv_undeploy(struct gpv_virt *v, struct gpv_root *root, const char *name, bo
 	r = gpv_virt_domain_destroy(v, name);
 	if (r >= 0)
 		r = gpv_virt_domain_undefine(v, name);
+	/* Only the volume gpupv made goes: an image deploy --import booted (the metadata's
+	 * import=) is the person's, never removed. */
 	if (r >= 0 && pool && volume && !keep_disk) {
 		r = gpv_virt_volume_delete(v, pool, volume);
 		if (r == -ENOENT)
@@ -1599,8 +1601,6 @@ int gpv_undeploy(struct gpv_virt *v, struct gpv_root *root, const char *name, bo
 					c[-1] = '\0';
 			}
 	}
-	/* An image deploy --import booted (the metadata's import=) is the person's: it is never
-	 * removed, with or without keep_disk; only the volume gpupv made is. */
 	/* The seed medium is gpupv's own file, beside the disk: only on this machine. */
 	if (r >= 0 && seed && unlink(seed) < 0 && errno != ENOENT)
 		r = -errno;

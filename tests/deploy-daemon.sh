@@ -147,6 +147,20 @@ out=$("$GPUPV" undeploy imp3 --connect "$uri" 2>&1) || fail "undeploy imp3: $out
 	fail "undeploy removed an imported image that lies in the pool"
 ok "an imported image in the pool's folder: undeploy leaves it"
 
+# --replace of a domain gpupv made, from its own volume: the volume is the disk now, and stays.
+out=$("$GPUPV" deploy rp1 --template linux --memory 256M --cpus 1 --disk 64M --network none \
+	--no-start --connect "$uri" 2>&1) || fail "deploy rp1: $out"
+vsum=$(digest "$tmp/pool/rp1.qcow2")
+out=$("$GPUPV" deploy rp1 --template linux --memory 256M --cpus 1 --network none --no-start \
+	--replace --import "$tmp/pool/rp1.qcow2" --connect "$uri" 2>&1) ||
+	fail "deploy rp1 --replace --import: $out"
+echo "$out" | grep -q "but its volume: the image --import boots" &&
+	[ "$(xq rp1 "devices/disk[@device='disk']/source/@file")" = "$tmp/pool/rp1.qcow2" ] &&
+	[ "$(digest "$tmp/pool/rp1.qcow2")" = "$vsum" ] || fail "--replace --import of rp1: $out"
+out=$("$GPUPV" undeploy rp1 --connect "$uri" 2>&1) || fail "undeploy rp1: $out"
+[ "$(digest "$tmp/pool/rp1.qcow2")" = "$vsum" ] || fail "undeploy rp1 removed its imported volume"
+ok "--replace --import of a domain's own volume: kept by the replace and by undeploy"
+
 out=$("$GPUPV" deploy imp4 --template linux --import "$tmp/images/sys.qcow2" --disk 1G \
 	--connect "$uri" 2>&1)
 rc=$?
