@@ -903,7 +903,7 @@ static int plan_disk(struct deploy *d)
 		r = add_step(d, STEP_VOLUME,
 			gpv_strf("create the %llu %s qcow2 volume '%s' in pool '%s'",
 				(unsigned long long)(d->disk % (1ULL << 30) ? d->disk >> 20
-									     : d->disk >> 30),
+									    : d->disk >> 30),
 				d->disk % (1ULL << 30) ? "MiB" : "GiB", d->volume, d->pool));
 		if (r < 0)
 			return r;
@@ -958,8 +958,8 @@ static int replace_keeps_image(struct deploy *d, const char *meta)
 	volume = gpv_xml_attr(gpv_xml_root(doc), "volume");
 	if (pool && volume && gpv_virt_volume_find(d->virt, pool, volume, &path) > 0 && path) {
 		real = realpath(path, NULL);
-		d->replace_keeps_disk = streq(path, d->import_path) ||
-					(real && streq(real, d->import_path));
+		d->replace_keeps_disk =
+			streq(path, d->import_path) || (real && streq(real, d->import_path));
 	}
 	gpv_virt_clear_error(d->virt);
 	gpv_xml_free(doc);
@@ -991,9 +991,10 @@ static int plan(struct deploy *d, const struct gpv_opts *o)
 	if (r < 0)
 		goto out;
 	if (d->kernel && d->os == GPV_GUEST_WINDOWS) {
-		gpv_error("deploy: --boot-kernel boots a Linux kernel directly, and template '%s' "
-			  "is a Windows guest (its firmware would refuse an unsigned kernel); use a "
-			  "Linux template ('gpupv templates')",
+		gpv_error(
+			"deploy: --boot-kernel boots a Linux kernel directly, and template '%s' "
+			"is a Windows guest (its firmware would refuse an unsigned kernel); use a "
+			"Linux template ('gpupv templates')",
 			d->template);
 		r = -EINVAL;
 		goto out;
@@ -1919,8 +1920,8 @@ static int existing_file(const char *opt, const char *arg, bool block_ok, char *
 static int new_file(const char *opt, const char *arg, char **ret)
 {
 	const char *slash = strrchr(arg, '/'), *base = slash ? slash + 1 : arg;
-	_cleanup_free_ char *dir = slash ? strndup(arg, slash == arg ? 1 : (size_t)(slash - arg))
-					 : strdup(".");
+	_cleanup_free_ char *dir =
+		slash ? strndup(arg, slash == arg ? 1 : (size_t)(slash - arg)) : strdup(".");
 	_cleanup_free_ char *real = NULL;
 	struct stat st;
 
@@ -1953,14 +1954,14 @@ static int resolve_files(struct deploy *d)
 	const char *other = NULL;
 	int r;
 
-	if (d->kernel_arg && (r = existing_file("--boot-kernel", d->kernel_arg, false,
-				      &d->kernel)) < 0)
+	if (d->kernel_arg &&
+		(r = existing_file("--boot-kernel", d->kernel_arg, false, &d->kernel)) < 0)
 		return r;
-	if (d->initrd_arg && (r = existing_file("--boot-initrd", d->initrd_arg, false,
-				      &d->initrd)) < 0)
+	if (d->initrd_arg &&
+		(r = existing_file("--boot-initrd", d->initrd_arg, false, &d->initrd)) < 0)
 		return r;
-	if (d->serial_log_arg && (r = new_file("--serial-log", d->serial_log_arg,
-				          &d->serial_log)) < 0)
+	if (d->serial_log_arg &&
+		(r = new_file("--serial-log", d->serial_log_arg, &d->serial_log)) < 0)
 		return r;
 	if (!d->import_arg)
 		return 0;

@@ -84,8 +84,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < n; i++)
 		for (int v = 0; v < 2; v++) {
 			const struct gpv_template_info *t = gpv_template_info(list[i]);
-			_cleanup_free_ char *name = gpv_strf("%s-%s", t->name,
-				v ? "kernel-nodisk" : "import-raw-kernel");
+			_cleanup_free_ char *name = gpv_strf(
+				"%s-%s", t->name, v ? "kernel-nodisk" : "import-raw-kernel");
 			_cleanup_free_ char *xml = NULL;
 			struct gpv_domain_spec s = {
 				.name = name,
