@@ -1922,7 +1922,7 @@ static int new_file(const char *opt, const char *arg, char **ret)
 	const char *slash = strrchr(arg, '/'), *base = slash ? slash + 1 : arg;
 	_cleanup_free_ char *dir =
 		slash ? strndup(arg, slash == arg ? 1 : (size_t)(slash - arg)) : strdup(".");
-	_cleanup_free_ char *real = NULL;
+	_cleanup_free_ char *real = NULL, *path = NULL;
 	struct stat st;
 
 	if (!dir)
@@ -1937,13 +1937,14 @@ static int new_file(const char *opt, const char *arg, char **ret)
 			real ? strerror(ENOTDIR) : strerror(errno));
 		return -EINVAL;
 	}
-	*ret = gpv_strf("%s/%s", streq(real, "/") ? "" : real, base);
-	if (!*ret)
+	path = gpv_strf("%s/%s", streq(real, "/") ? "" : real, base);
+	if (!path)
 		return -ENOMEM;
-	if (stat(*ret, &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
 		gpv_error("deploy: %s '%s' is a folder, not a file", opt, arg);
 		return -EINVAL;
 	}
+	*ret = TAKE_PTR(path);
 	return 0;
 }
 
