@@ -29,19 +29,76 @@ struct gpv_ds_set *gpv_ds_set_free(struct gpv_ds_set *s)
 	free(s->version);
 	free(s->kernel);
 	gpv_strv_clear(&s->missing);
+	free(s->index);
 	free(s);
 	return NULL;
+}
+
+static size_t path_hash(const char *p)
+{
+	size_t h = 14695981039346656037ULL & SIZE_MAX; /* FNV-1a */
+
+	for (; *p; p++)
+		h = (h ^ (unsigned char)*p) * (sizeof(size_t) > 4 ? 1099511628211ULL : 16777619U);
+	return h;
+}
+
+/* The slot of path: the one holding it, or the empty one where it would go. */
+static size_t *index_slot(const struct gpv_ds_set *s, const char *path)
+{
+	size_t mask = s->index_cap - 1;
+
+	for (size_t i = path_hash(path) & mask;; i = (i + 1) & mask)
+		if (!s->index[i] || streq(s->files[s->index[i] - 1].path, path))
+			return &s->index[i];
+}
+
+/* Makes the index cover every file, with room for one more at most half full. */
+static int index_update(struct gpv_ds_set *s)
+{
+	if (s->index && s->indexed == s->n && (s->n + 1) * 2 <= s->index_cap)
+		return 0;
+	if (!s->index || (s->n + 1) * 2 > s->index_cap) {
+		size_t cap = s->index_cap ? s->index_cap : 128;
+
+		while ((s->n + 1) * 2 > cap)
+			cap *= 2;
+		free(s->index);
+		s->index = NULL;
+		s->index_cap = 0;
+		s->index = calloc(cap, sizeof(*s->index));
+		if (!s->index)
+			return -ENOMEM;
+		s->index_cap = cap;
+		s->indexed = 0;
+	}
+	if (s->indexed > s->n) {
+		memset(s->index, 0, s->index_cap * sizeof(*s->index));
+		s->indexed = 0;
+	}
+	for (; s->indexed < s->n; s->indexed++) {
+		size_t *slot = index_slot(s, s->files[s->indexed].path);
+
+		if (!*slot)
+			*slot = s->indexed + 1;
+	}
+	return 0;
 }
 
 int gpv_ds_set_add(struct gpv_ds_set *s, const struct gpv_ds_file *f)
 {
 	struct gpv_ds_file copy = *f;
+	size_t *slot;
+	int r;
 
-	/* Sets are small (hundreds of files) and built once: a linear look is enough before the
-	 * sort, and keeps the first rule's choice. */
-	for (size_t i = 0; i < s->n; i++)
-		if (streq(s->files[i].path, f->path))
-			return 0;
+	/* The first rule that chose a path keeps it. A hash index, since a library rule may
+	 * look at thousands of names. */
+	r = index_update(s);
+	if (r < 0)
+		return r;
+	slot = index_slot(s, f->path);
+	if (*slot)
+		return 0;
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 64;
 		struct gpv_ds_file *files = realloc(s->files, cap * sizeof(*files));
@@ -61,6 +118,8 @@ int gpv_ds_set_add(struct gpv_ds_set *s, const struct gpv_ds_file *f)
 		return -ENOMEM;
 	}
 	s->files[s->n++] = copy;
+	*slot = s->n;
+	s->indexed = s->n;
 	return 1;
 }
 
@@ -73,6 +132,10 @@ void gpv_ds_set_sort(struct gpv_ds_set *s)
 {
 	if (s->n)
 		qsort(s->files, s->n, sizeof(*s->files), cmp_file);
+	/* The files moved: the index is rebuilt by the next add. */
+	if (s->index)
+		memset(s->index, 0, s->index_cap * sizeof(*s->index));
+	s->indexed = 0;
 }
 
 const struct gpv_ds_file *gpv_ds_set_find(const struct gpv_ds_set *s, const char *path)

@@ -43,6 +43,9 @@ struct gpv_ds_set {
 	struct gpv_ds_file *files; /* sorted by path, each path once */
 	size_t n, cap;
 	gpv_strv missing; /* "library libcuda.so.{version}": rules that found nothing */
+	/* gpv_ds_set_add's index of paths: slots hold a file's index + 1 (0 is empty). It covers
+	 * files[0..indexed) and is rebuilt when that is not n, or after a sort. */
+	size_t *index, index_cap, indexed;
 };
 
 struct gpv_ds_set *gpv_ds_set_new(void);
