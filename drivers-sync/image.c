@@ -578,6 +578,27 @@ static int image_remove(void *t, const char *path)
 	return r == -ENOENT ? 0 : r;
 }
 
+static int image_remove_dir(void *t, const char *path)
+{
+	struct gpv_ds_image *img = t;
+	_cleanup_free_ char *full = NULL;
+	struct stat st;
+	int r = locate(img, path, false, &full, NULL);
+
+	if (r == -ENOENT || r == -ENOTDIR)
+		return 0;
+	if (r >= 0)
+		r = gpv_guestfs_lstat(img->g, full, &st);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	r = gpv_guestfs_rmdir(img->g, full);
+	return r == -ENOENT ? 0 : r == -EEXIST ? -ENOTEMPTY : r;
+}
+
 static int image_flush(void *t)
 {
 	return gpv_guestfs_sync(((struct gpv_ds_image *)t)->g);
@@ -686,6 +707,7 @@ const struct gpv_ds_target_ops gpv_ds_image_ops = {
 	.unstage = image_unstage,
 	.commit = image_commit,
 	.remove = image_remove,
+	.remove_dir = image_remove_dir,
 	.flush = image_flush,
 	.free_bytes = image_free_bytes,
 	.manifest_path = image_manifest_path,

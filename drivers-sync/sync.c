@@ -320,6 +320,45 @@ static int failed(char **ret_err, int r, const char *fmt, ...)
 	return r;
 }
 
+static bool same_folder(const char *a, const char *b)
+{
+	size_t la = (size_t)(strrchr(a, '/') - a), lb = (size_t)(strrchr(b, '/') - b);
+
+	return la == lb && strncmp(a, b, la) == 0;
+}
+
+/* Removes the folders above path whose names hold the old version (the deepest first), as long
+ * as they are empty; a folder named otherwise, or one that still holds something, stops it. */
+static int remove_version_dirs(const struct gpv_ds_target_ops *ops, void *t,
+	const struct gpv_ds_plan *plan, const char *path, const struct gpv_ds_apply_opts *o,
+	char **ret_err)
+{
+	_cleanup_free_ char *dir = NULL;
+	const char *v = plan->from_version;
+	char *slash;
+
+	if (!ops->remove_dir || !v || !*v || (plan->to_version && strstr(plan->to_version, v)))
+		return 0;
+	dir = strdup(path);
+	if (!dir)
+		return -ENOMEM;
+	while ((slash = strrchr(dir, '/')) && slash != dir) {
+		int r;
+
+		*slash = '\0';
+		if (!strstr(strrchr(dir, '/') + 1, v))
+			return 0;
+		before(o, "remove-dir", dir);
+		r = ops->remove_dir(t, dir);
+		if (r == -ENOTEMPTY)
+			return 0;
+		if (r < 0)
+			return failed(ret_err, r, "cannot remove the old version's folder '%s'", dir);
+		gpv_debug("drivers-sync: removed the old version's folder %s", dir);
+	}
+	return 0;
+}
+
 int gpv_ds_apply(const struct gpv_ds_target_ops *ops, void *t, const struct gpv_ds_set *host,
 	struct gpv_ds_manifest *m, const struct gpv_ds_plan *plan,
 	const struct gpv_ds_apply_opts *o, char **ret_err)
@@ -430,6 +469,18 @@ int gpv_ds_apply(const struct gpv_ds_target_ops *ops, void *t, const struct gpv_
 			r = 0;
 		if (r < 0)
 			failed(ret_err, r, "cannot remove '%s'", plan->ops[i].path);
+	}
+	/* 4b. The old version's own folders (a name with its version in it, like
+	 * /lib/firmware/nvidia/550.127.05), once they are empty. Every old path is looked at,
+	 * not only those removed now: a run killed after the removals left them to this one. */
+	for (size_t i = 0, last = SIZE_MAX; may && i < may->n && r >= 0; i++) {
+		if (gpv_ds_set_find(host, may->files[i].path))
+			continue;
+		/* The set is sorted: a folder's files are together, and one look is enough. */
+		if (last != SIZE_MAX && same_folder(may->files[last].path, may->files[i].path))
+			continue;
+		last = i;
+		r = remove_version_dirs(ops, t, plan, may->files[i].path, o, ret_err);
 	}
 	/* 5, 6. On the disk, then complete. */
 	if (r >= 0) {

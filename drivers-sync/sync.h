@@ -47,7 +47,11 @@ struct gpv_ds_target_ops {
 	/* Everything written so far reaches the disk. */
 	int (*flush)(void *t);
 	/* Free bytes for new files at path's folder; NULL or -EOPNOTSUPP: unknown. */
-	int (*free_bytes)(void *t, const char *path, uint64_t *ret);	/* Where the manifest is in this guest (for messages); NULL: GPV_DS_MANIFEST_PATH. */
+	int (*free_bytes)(void *t, const char *path, uint64_t *ret);
+	/* Removes the folder at path if it is empty (0 when it was removed or is not there;
+	 * -ENOTEMPTY when it holds something). NULL: folders are left. */
+	int (*remove_dir)(void *t, const char *path);
+	/* Where the manifest is in this guest (for messages); NULL: GPV_DS_MANIFEST_PATH. */
 	const char *(*manifest_path)(void *t);
 };
 

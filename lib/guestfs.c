@@ -43,6 +43,7 @@ static GPV_DL_SYM(guestfs_chmod);
 static GPV_DL_SYM(guestfs_tar_in_opts);
 static GPV_DL_SYM(guestfs_rename);
 static GPV_DL_SYM(guestfs_rm);
+static GPV_DL_SYM(guestfs_rmdir);
 static GPV_DL_SYM(guestfs_mkdir_mode);
 static GPV_DL_SYM(guestfs_statvfs);
 static GPV_DL_SYM(guestfs_free_statvfs);
@@ -88,6 +89,7 @@ static int guestfs_open(void)
 		GPV_DL_ENTRY(guestfs_tar_in_opts),
 		GPV_DL_ENTRY(guestfs_rename),
 		GPV_DL_ENTRY(guestfs_rm),
+		GPV_DL_ENTRY(guestfs_rmdir),
 		GPV_DL_ENTRY(guestfs_mkdir_mode),
 		GPV_DL_ENTRY(guestfs_statvfs),
 		GPV_DL_ENTRY(guestfs_free_statvfs),
@@ -531,6 +533,11 @@ int gpv_guestfs_rename(struct gpv_guestfs *g, const char *from, const char *to)
 int gpv_guestfs_rm(struct gpv_guestfs *g, const char *path)
 {
 	return sym_guestfs_rm(g->h, path) < 0 ? fail(g) : 0;
+}
+
+int gpv_guestfs_rmdir(struct gpv_guestfs *g, const char *path)
+{
+	return sym_guestfs_rmdir(g->h, path) < 0 ? fail(g) : 0;
 }
 
 int gpv_guestfs_mkdir(struct gpv_guestfs *g, const char *path)

@@ -82,6 +82,8 @@ int gpv_guestfs_tar_in(struct gpv_guestfs *g, int fd, const char *dir);
 int gpv_guestfs_rename(struct gpv_guestfs *g, const char *from, const char *to);
 /* unlink(2): -ENOENT when nothing is there, -EISDIR for a folder. */
 int gpv_guestfs_rm(struct gpv_guestfs *g, const char *path);
+/* rmdir(2) of an empty folder: -ENOTEMPTY when it is not, -ENOENT when nothing is there. */
+int gpv_guestfs_rmdir(struct gpv_guestfs *g, const char *path);
 /* One folder, mode 0755. -EEXIST when there is something. */
 int gpv_guestfs_mkdir(struct gpv_guestfs *g, const char *path);
 /* path with each component's case as the guest's file system has it (Windows: /windows/system32

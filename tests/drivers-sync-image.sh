@@ -261,6 +261,8 @@ check "upgrade sync: the guest has the new driver as the host, manifest and hash
 	same_as_host "$h2" "$tmp/g2" "$tmp/sync2.json" 565.57.01
 check "upgrade sync: the old version's files are gone, no temporary file left" \
 	eval '[ -z "$(find "$tmp/g2" -name "*550.127.05*" ! -type d)" ] && no_temp_left "$tmp/g2"'
+check "upgrade sync: the old version's emptied firmware folder is removed, its parent kept" \
+	eval '[ ! -e "$tmp/g2/usr/lib/firmware/nvidia/550.127.05" ] && [ -d "$tmp/g2/usr/lib/firmware/nvidia/565.57.01" ]'
 check "upgrade sync: the guest's own files are untouched" own_untouched "$tmp/g2"
 
 # --- an image another process has open for writing (qemu's image lock) ---

@@ -187,7 +187,16 @@ check "upgrade sync: the old version's files are gone" \
 	[ -z "$(find "$G" -name '*550.127.05*' ! -type d)" ]
 check "upgrade sync: a file the upgrade did not change is not rewritten" [ "$(stat -c %i "$icd")" = "$icd_ino" ]
 check "upgrade sync: the guest's own files are untouched" [ -f "$G/usr/lib/x86_64-linux-gnu/libown.so.1" ]
+check "upgrade sync: the old version's emptied folder is removed, its parent kept" \
+	eval '[ ! -e "$G/lib/firmware/nvidia/550.127.05" ] && [ -d "$G/lib/firmware/nvidia/565.57.01" ]'
 tree "$G" >"$tmp/reference"
+# A file of the guest's own in the old version's folder keeps the folder.
+cp -a "$tmp/g-at-550" "$tmp/own"
+echo "the guest's notes" >"$tmp/own/lib/firmware/nvidia/550.127.05/notes.txt"
+ds "$h2" --dir "$tmp/own"
+check "upgrade sync: an old version's folder with a file of the guest's own is kept, with it" \
+	eval '[ "$rc" = 0 ] && [ "$(ls "$tmp/own/lib/firmware/nvidia/550.127.05")" = notes.txt ]'
+rm -rf "$tmp/own"
 
 # --- interrupted at every change, then finished by the next run ---
 GPUPV_TEST_KILL_AT=1000 "$GPUPV" --root "$h2" -v drivers-sync --dir "$(cp -a "$tmp/g-at-550" "$tmp/count" && echo "$tmp/count")" >/dev/null 2>"$tmp/count.err"
