@@ -14,6 +14,7 @@
 #include "drivers-sync/tar.h"
 #include "lib/guestfs.h"
 #include "lib/hash.h"
+#include "lib/image.h"
 #include "lib/log.h"
 
 #define TMP_PREFIX ".gpupv-new."
@@ -37,12 +38,42 @@ struct gpv_ds_image {
 	size_t n_dirs;
 };
 
-static int launch(struct gpv_ds_image *img, const char *format, char **ret_err)
+/* A disk's format from its first bytes (qemu's own guess is never asked for): an image gpupv
+ * does not read is refused before the appliance starts. */
+static int probe(const char *path, const char **ret, char **ret_err)
 {
-	const char *path = img->path;
-	_cleanup_free_ char *new_err = NULL;
-	int r = gpv_guestfs_new(&img->g, &new_err);
+	const char *other = NULL;
+	int r = gpv_image_probe(path, ret, &other);
 
+	if (r == -EMEDIUMTYPE)
+		*ret_err = gpv_strf("'%s' is a %s image, which drivers-sync does not write; convert "
+				    "it (qemu-img convert -O qcow2 '%s' NEW.qcow2) or give --format",
+			path, other, path);
+	else if (r == -ENODATA)
+		*ret_err = gpv_strf("the image '%s' is empty", path);
+	else if (r < 0)
+		*ret_err = gpv_strf("cannot open the image '%s': %s", path, strerror(-r));
+	else
+		gpv_debug("drivers-sync: %s: format %s (from its first bytes)", path, *ret);
+	return r;
+}
+
+static int launch(struct gpv_ds_image *img, const char *const *paths,
+	const char *const *formats, size_t n, char **ret_err)
+{
+	_cleanup_free_ const char **fmt = calloc(n, sizeof(*fmt));
+	_cleanup_free_ char *new_err = NULL;
+	const char *path = img->path;
+	int r;
+
+	if (!fmt)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		fmt[i] = formats && formats[i] && *formats[i] ? formats[i] : NULL;
+		if (!fmt[i] && (r = probe(paths[i], &fmt[i], ret_err)) < 0)
+			return r;
+	}
+	r = gpv_guestfs_new(&img->g, &new_err);
 	if (r == -EOPNOTSUPP) {
 		*ret_err = gpv_strf("cannot load libguestfs (%s); install the Debian package "
 				    "libguestfs0",
@@ -53,13 +84,15 @@ static int launch(struct gpv_ds_image *img, const char *format, char **ret_err)
 		*ret_err = gpv_strf("cannot start libguestfs: %s", new_err ? new_err : strerror(-r));
 		return r;
 	}
-	r = gpv_guestfs_add_drive(img->g, path, format, img->readonly);
-	if (r < 0) {
-		const char *why = gpv_guestfs_last_error(img->g);
+	for (size_t i = 0; i < n; i++) {
+		r = gpv_guestfs_add_drive(img->g, paths[i], fmt[i], img->readonly);
+		if (r < 0) {
+			const char *why = gpv_guestfs_last_error(img->g);
 
-		*ret_err = gpv_strf("cannot open the image '%s': %s", path,
-			why && r == -EIO ? why : strerror(-r));
-		return r;
+			*ret_err = gpv_strf("cannot open the image '%s': %s", paths[i],
+				why && r == -EIO ? why : strerror(-r));
+			return r;
+		}
 	}
 	gpv_debug("drivers-sync: %s: starting libguestfs's appliance%s", path,
 		img->readonly ? " (read-only)" : "");
@@ -124,19 +157,22 @@ static int inspect(struct gpv_ds_image *img, char **ret_err)
 	return 0;
 }
 
-int gpv_ds_image_open(const char *path, const char *format, bool readonly,
-	struct gpv_ds_image **ret, char **ret_err)
+int gpv_ds_image_open_disks(const char *const *paths, const char *const *formats, size_t n,
+	bool readonly, struct gpv_ds_image **ret, char **ret_err)
 {
-	struct gpv_ds_image *img = calloc(1, sizeof(*img));
+	struct gpv_ds_image *img;
 	int r;
 
 	*ret_err = NULL;
-	if (!img || !(img->path = strdup(path))) {
+	if (n == 0)
+		return -EINVAL;
+	img = calloc(1, sizeof(*img));
+	if (!img || !(img->path = strdup(paths[0]))) {
 		free(img);
 		return -ENOMEM;
 	}
 	img->readonly = readonly;
-	r = launch(img, format, ret_err);
+	r = launch(img, paths, formats, n, ret_err);
 	if (r >= 0)
 		r = inspect(img, ret_err);
 	if (r < 0) {
@@ -147,6 +183,12 @@ int gpv_ds_image_open(const char *path, const char *format, bool readonly,
 	}
 	*ret = img;
 	return 0;
+}
+
+int gpv_ds_image_open(const char *path, const char *format, bool readonly,
+	struct gpv_ds_image **ret, char **ret_err)
+{
+	return gpv_ds_image_open_disks(&path, &format, 1, readonly, ret, ret_err);
 }
 
 const char *gpv_ds_image_os_type(const struct gpv_ds_image *img)

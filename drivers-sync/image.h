@@ -35,6 +35,11 @@ extern const struct gpv_ds_target_ops gpv_ds_image_ops;
  */
 int gpv_ds_image_open(const char *path, const char *format, bool readonly,
 	struct gpv_ds_image **ret, char **ret_err);
+/* The same for the n disks of one guest (a VM's, in its order), all given to the appliance:
+ * inspection finds the operating system on whichever holds it, as virt-inspector does with a
+ * domain. formats[i] NULL or "": from disk i's first bytes. Messages name paths[0]. */
+int gpv_ds_image_open_disks(const char *const *paths, const char *const *formats, size_t n,
+	bool readonly, struct gpv_ds_image **ret, char **ret_err);
 /* The guest's operating system as libguestfs's inspection names it: "linux", or NULL for an
  * image of a single file system with no operating system. */
 const char *gpv_ds_image_os_type(const struct gpv_ds_image *img);

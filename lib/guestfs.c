@@ -12,6 +12,7 @@
 
 #include "lib/dl.h"
 #include "lib/guestfs.h"
+#include "lib/image.h"
 #include "lib/log.h"
 #include "lib/root.h"
 #include "lib/util.h"
@@ -240,22 +241,6 @@ const char *gpv_guestfs_last_error(const struct gpv_guestfs *g)
 	return g->err;
 }
 
-/* qcow2 or raw by the first bytes: qemu's own guess is never asked for. */
-static int probe_format(const char *path, const char **ret)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	unsigned char magic[4] = {0};
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = pread(fd, magic, sizeof(magic), 0);
-	if (n < 0)
-		return -errno;
-	*ret = n == 4 && memcmp(magic, "QFI\xfb", 4) == 0 ? "qcow2" : "raw";
-	return 0;
-}
-
 int gpv_guestfs_add_drive(struct gpv_guestfs *g, const char *path, const char *format,
 	bool readonly)
 {
@@ -267,7 +252,8 @@ int gpv_guestfs_add_drive(struct gpv_guestfs *g, const char *path, const char *f
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
 		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 	if (!format) {
-		r = probe_format(path, &format);
+		/* qcow2 or raw by the first bytes: qemu's own guess is never asked for. */
+		r = gpv_image_probe(path, &format, NULL);
 		if (r < 0)
 			return r;
 		gpv_debug("libguestfs: %s: format %s (from its first bytes)", path, format);

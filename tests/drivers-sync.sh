@@ -275,6 +275,16 @@ ds "$h1" --dir "$G" --vendor nosuch
 check "--vendor without a profile: exit 1, says how to list them" eval '[ "$rc" = 1 ] && grep -q "drivers-sync --list" "$tmp/err"'
 ds "$h1" --dir "$G" --vendor i915
 check "--vendor the host does not have: exit 1, says so" eval '[ "$rc" = 1 ] && grep -q "host has no i915 driver" "$tmp/err"'
+# Images gpupv does not write are refused by their first bytes, before libguestfs starts.
+printf 'KDMV\001\000\000\000' >"$tmp/disk.vmdk" && truncate -s 1M "$tmp/disk.vmdk"
+cp "$tmp/disk.vmdk" "$tmp/disk.vmdk.orig"
+ds "$h1" --image "$tmp/disk.vmdk"
+check "a VMDK image: exit 1, named, with the qemu-img command that converts it; unchanged" \
+	eval '[ "$rc" = 1 ] && grep -q "disk.vmdk.* is a vmdk image.*qemu-img convert -O qcow2" "$tmp/err" &&
+		cmp -s "$tmp/disk.vmdk" "$tmp/disk.vmdk.orig"'
+: >"$tmp/empty.img"
+ds "$h1" --image "$tmp/empty.img"
+check "an empty image: exit 1, named" eval '[ "$rc" = 1 ] && grep -q "image .*empty.img. is empty" "$tmp/err"'
 
 # --- --kernel: the driver as DKMS built it for a kernel installed but not yet running ---
 hk=$tmp/hk
