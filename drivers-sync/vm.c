@@ -12,6 +12,7 @@ void gpv_ds_vm_clear(struct gpv_ds_vm *vm)
 {
 	free(vm->name);
 	gpv_strv_clear(&vm->disks);
+	gpv_strv_clear(&vm->formats);
 	gpv_strv_clear(&vm->gpus);
 	*vm = (struct gpv_ds_vm){0};
 }
@@ -115,8 +116,9 @@ static int add_hostdev(struct gpv_ds_vm *vm, struct gpv_root *root, struct gpv_x
 static int add_disk(struct gpv_ds_vm *vm, struct gpv_virt *v, struct gpv_xml_node *disk)
 {
 	const char *type = gpv_xml_attr(disk, "type");
-	struct gpv_xml_node *src = gpv_xml_child(disk, "source");
+	struct gpv_xml_node *src = gpv_xml_child(disk, "source"), *driver;
 	_cleanup_free_ char *path = NULL;
+	const char *format;
 	int r;
 
 	if (!streq_ptr(gpv_xml_attr(disk, "device"), "disk") && gpv_xml_attr(disk, "device"))
@@ -147,7 +149,10 @@ static int add_disk(struct gpv_ds_vm *vm, struct gpv_virt *v, struct gpv_xml_nod
 			vm->name, type ? type : "?");
 		return 0;
 	}
-	return gpv_strv_push(&vm->disks, path);
+	driver = gpv_xml_child(disk, "driver");
+	format = driver ? gpv_xml_attr(driver, "type") : NULL;
+	r = gpv_strv_push(&vm->formats, format ? format : "");
+	return r < 0 ? r : gpv_strv_push(&vm->disks, path);
 }
 
 int gpv_ds_vm_from_xml(struct gpv_virt *v, struct gpv_root *root, const char *xml,

@@ -16,6 +16,8 @@ struct gpv_ds_vm {
 	char *name;
 	gpv_strv disks;	     /* image files or block devices, in the domain's order; no cdroms,
 			      * no read-only or shareable disks */
+	gpv_strv formats;    /* each disk's format as libvirt gives it to qemu (<driver type>),
+			      * "" when the domain does not say */
 	unsigned vendors[8]; /* PCI vendor IDs of its GPU hostdevs (PCI, mdev), each once */
 	size_t n_vendors;
 	gpv_strv gpus;	     /* the hostdevs' host addresses (or mdev UUIDs), for messages */

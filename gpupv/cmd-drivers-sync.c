@@ -756,8 +756,8 @@ static int sync_vm(struct ds *s, struct gpv_virt *v, const struct gpv_ds_vm *vm,
 		return named ? -ENOENT : 0;
 	}
 	if (vm->disks.n > 1)
-		gpv_debug("drivers-sync: %s: only its first disk, %s, is synced", vm->name,
-			vm->disks.v[0]);
+		gpv_debug("drivers-sync: %s: its %zu disks, the guest found on whichever holds it",
+			vm->name, vm->disks.n);
 	if (vm->active && !readonly) {
 		if (!s->restart) {
 			/* Looked at read-only: say whether it needs a sync, change nothing. */
@@ -783,7 +783,8 @@ static int sync_vm(struct ds *s, struct gpv_virt *v, const struct gpv_ds_vm *vm,
 		struct gpv_ds_image *img = NULL;
 		_cleanup_free_ char *err = NULL;
 
-		r = gpv_ds_image_open(vm->disks.v[0], s->format, readonly, &img, &err);
+		r = gpv_ds_image_open_disks((const char *const *)vm->disks.v,
+			(const char *const *)vm->formats.v, vm->disks.n, readonly, &img, &err);
 		if (r == -EBUSY && vm->active && !stopped) {
 			/* qemu holds the disk: it cannot even be read consistently. */
 			gpv_error("drivers-sync: %s is running and its disk is in use: not compared; "
