@@ -65,6 +65,8 @@ struct ds {
 	long kill_at;	      /* GPUPV_TEST_KILL_AT: the Nth change to a guest is never made */
 	long changes;
 	struct timespec started;
+	uint64_t total_bytes; /* what the sync under way writes, for the bar */
+	size_t total_files;
 	const struct gpv_ds_windows *win; /* the Windows package being synced: its script */
 };
 
@@ -331,18 +333,45 @@ static void before(void *ud, const char *what, const char *path)
 		kill(getpid(), SIGKILL);
 }
 
+/* The regular files a plan copies (links are made, not copied). */
+static size_t files_to_copy(const struct gpv_ds_plan *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n_ops; i++)
+		if ((p->ops[i].kind == GPV_DS_ADD || p->ops[i].kind == GPV_DS_CHANGE) &&
+			p->ops[i].file->type == GPV_DS_REG)
+			n++;
+	return n;
+}
+
 static void progress(void *ud, uint64_t bytes, size_t files)
 {
 	struct ds *s = ud;
 	struct timespec now;
-	double secs;
+	char bar[21], left[32] = "";
+	double secs, rate;
+	size_t fill;
 
 	if (!s->progress)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	secs = (double)(now.tv_sec - s->started.tv_sec) + (double)(now.tv_nsec - s->started.tv_nsec) / 1e9;
-	fprintf(stderr, "\r  %zu files, %.1f MiB, %.1f MiB/s ", files, (double)bytes / 1048576.0,
-		secs > 0 ? (double)bytes / 1048576.0 / secs : 0.0);
+	secs = (double)(now.tv_sec - s->started.tv_sec) +
+	       (double)(now.tv_nsec - s->started.tv_nsec) / 1e9;
+	rate = secs > 0 ? (double)bytes / secs : 0.0;
+	fill = s->total_bytes ? (size_t)((double)bytes / (double)s->total_bytes * 20.0) : 20;
+	if (fill > 20)
+		fill = 20;
+	memset(bar, '#', fill);
+	memset(bar + fill, '.', 20 - fill);
+	bar[20] = '\0';
+	/* Time left once a second of copying gives a rate to go by. */
+	if (secs >= 1.0 && rate > 0 && s->total_bytes > bytes)
+		snprintf(left, sizeof(left), ", %.0f s left",
+			(double)(s->total_bytes - bytes) / rate + 0.5);
+	fprintf(stderr, "\r\033[K  [%s] %zu/%zu files, %.1f/%.1f MiB, %.1f MiB/s%s", bar, files,
+		s->total_files, (double)bytes / 1048576.0, (double)s->total_bytes / 1048576.0,
+		rate / 1048576.0, left);
 }
 
 static void print_plan(const struct ds *s, const struct gpv_ds_plan *p, bool details)
@@ -591,6 +620,8 @@ static int sync_windows(struct ds *s, const struct target *tg, size_t i,
 		}
 		if (r >= 0) {
 			s->win = w;
+			s->total_bytes = p->bytes;
+			s->total_files = files_to_copy(p);
 			clock_gettime(CLOCK_MONOTONIC, &s->started);
 			r = gpv_ds_apply(tg->ops, tg->t, w->set, m, p, &ao, &aerr);
 			s->win = NULL;
@@ -651,6 +682,8 @@ static int sync_target(struct ds *s, const struct target *tg, struct gpv_json *t
 			struct gpv_ds_apply_opts ao = { .open_src = open_src, .ud = s,
 				.before = before, .progress = progress };
 
+			s->total_bytes = p->bytes;
+			s->total_files = files_to_copy(p);
 			clock_gettime(CLOCK_MONOTONIC, &s->started);
 			r = gpv_ds_apply(tg->ops, tg->t, s->sets[i], m, p, &ao, &aerr);
 			if (s->progress)

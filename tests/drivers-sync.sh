@@ -335,5 +335,22 @@ check "i915: the guest has it as the host" same_as_host "$hi" "$GI"
 ds "$hi" --dir "$GI"
 check "i915 firmware upgrade: synced" eval '[ "$rc" = 0 ] && "$GPUPV" --root "$hi" drivers-sync --dir "$GI" --check >/dev/null'
 
+# --- on a terminal: the bar, on standard error, with the sync's totals ---
+if command -v script >/dev/null; then
+	new_guest "$tmp/tty"
+	total=$("$GPUPV" --root "$h2" drivers-sync --dir "$tmp/tty" --dry-run --json |
+		python3 -c 'import json, sys; (v,) = json.load(sys.stdin)["targets"][0]["drivers"]; print(len(v["add"]))')
+	script -qec "'$GPUPV' --root '$h2' drivers-sync --dir '$tmp/tty' 2>&1" /dev/null >"$tmp/tty.out"
+	check "on a terminal: the bar shows files and MiB of the sync's total, and the rate" \
+		grep -aq "\] [0-9]*/$total files, [0-9.]*/[0-9.]* MiB, [0-9.]* MiB/s" "$tmp/tty.out"
+	check "... is cleared at the end, and the result said" \
+		eval 'grep -aq "$(printf "\r\033\\[K")nvidia 565.57.01: synced" "$tmp/tty.out"'
+	new_guest "$tmp/notty"
+	"$GPUPV" --root "$h2" drivers-sync --dir "$tmp/notty" 2>"$tmp/tty.err" >/dev/null
+	check "... and never shown when standard error is not a terminal" [ ! -s "$tmp/tty.err" ]
+else
+	echo "ok $((n += 1)) # SKIP the bar: needs script (util-linux)"
+fi
+
 echo "1..$n"
 exit $fail
