@@ -139,6 +139,9 @@ ds "$h2" busyvm --restart --timeout 30
 check "busyvm --restart: exit 0, shut down, synced, started again" eval '[ "$rc" = 0 ] &&
 	grep -q "busyvm: shutting down" "$tmp/out" && grep -q "busyvm: started again" "$tmp/out" &&
 	[ "$(manifest_version "$tmp/busyvm.qcow2")" = 565.57.01 ]'
+ds "$h2" --all
+check "--all once every VM is in step: exit 0, each said in step" eval '[ "$rc" = 0 ] &&
+	grep -q "^gpuvm: nvidia 565.57.01 -> 565.57.01: in step" "$tmp/out" && grep -q "^busyvm: nvidia 565.57.01 -> 565.57.01: in step" "$tmp/out"'
 ds "$h2" plainvm
 check "a named VM without a GPU of the host: exit 1, says to give --vendor" eval '[ "$rc" = 1 ] && grep -q "give --vendor" "$tmp/err"'
 ds "$h2" nosuchvm
