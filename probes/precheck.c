@@ -84,6 +84,12 @@ static bool same_slot(const struct gpv_pci_dev *a, const struct gpv_pci_dev *b)
 	return strncmp(a->addr, b->addr, 10) == 0;
 }
 
+/* An HD audio controller (class 0403) at function 1. */
+static bool hdmi_audio(const struct gpv_pci_dev *f)
+{
+	return f->class >> 8 == 0x0403 && f->addr[11] == '1' && f->addr[12] == '\0';
+}
+
 static int add_member(struct gpv_gpu *g, const struct gpv_pci_dev *d, int group)
 {
 	struct gpv_member *nm;
@@ -318,11 +324,14 @@ static int build_gpu(struct gpv_gpu *g, const struct gpv_precheck *p, const stru
 	g->bmc = r > 0;
 
 	/* The card's own functions: same slot, same vendor, VFs excluded (an APU's PSP and USB
-	 * share the slot under another vendor ID). */
+	 * share the slot under another vendor ID); and the HD audio controller at function 1 of
+	 * a display controller's slot whatever its vendor: the card's HDMI/DP audio, which is
+	 * function 1 on every discrete card (an APU's own HD audio sits at function 6). */
 	for (size_t i = 0; i < pci->n; i++) {
 		const struct gpv_pci_dev *f = &pci->devs[i];
 
-		if (same_slot(f, d) && !f->is_vf && f->class_ok && f->vendor == d->vendor &&
+		if (same_slot(f, d) && !f->is_vf && f->class_ok &&
+			(f->vendor == d->vendor || (hdmi_audio(f) && f != d)) &&
 			(r = gpv_strv_push(&g->functions, f->addr)) < 0)
 			return r;
 	}

@@ -108,20 +108,16 @@ if vga:
     audio = [m for m in vga["group_members"] if m["address"] == AUDIO]
     if check(len(audio) == 1, f"{AUDIO} is not a member of {VGA}'s group"):
         role = audio[0]["role"]
-        # gpupv counts a slot's other functions as the card's own only under the GPU's vendor
-        # ID (an APU's PSP and USB share its slot under another); QEMU's HDA is 8086, its VGA
-        # 1234. Either way the answer must hold together.
+        # gpupv counts a slot's other functions as the card's own under the GPU's vendor ID
+        # (an APU's PSP and USB share its slot under another), and the HD audio at function 1
+        # whatever its vendor: QEMU's HDA is 8086, its VGA 1234, and the pair is one card.
         print(f"{model}: {AUDIO} (8086:293e) is a group member of role '{role}'; "
               f"{VGA} functions {vga['functions']}, isolated {vga['isolated']}, "
               f"verdict {vga['verdict']}")
         shared = [p for p in vga["problems"] if p["code"] == "group-shared"]
-        if role == "function":
-            check(AUDIO in vga["functions"] and vga["isolated"] and not shared,
-                  f"{AUDIO} is a function but not counted as one")
-        else:
-            check(role == "other" and AUDIO not in vga["functions"] and
-                  not vga["isolated"] and shared and vga["verdict"] == "blocked",
-                  f"{AUDIO} of role {role} does not make the group shared")
+        check(role == "function" and AUDIO in vga["functions"] and vga["isolated"] and
+              not shared and vga["verdict"] == "ready",
+              f"{AUDIO} of role {role} is not counted as the card's own function")
 if disp:
     check(disp["isolated"] is True and disp["verdict"] == "ready",
           f"{DISPLAY}: isolated {disp['isolated']}, verdict {disp['verdict']}")
