@@ -8,7 +8,8 @@
 #             hostdevs that boots the L2 kernel and initramfs directly, started
 #   l2        the L2 guest's result, read from the domain's serial log
 #   undeploy  no domain left, bochs-drm and snd_hda_intel back, 'gpupv status' empty
-# Each step prints "e2e: step NAME: ok|FAIL (SECONDS s)" and leaves its output in $OUT/NAME;
+# Each step prints "e2e: step NAME: ok|FAIL (SECONDS s)" (and its "note: " lines, or all its
+# output when it fails) and leaves its output in $OUT/NAME;
 # the exit status is the number of failed steps. Environment: GPUPV, OUT, and from e2e.sh
 # E2E_KERNEL and E2E_INITRD (the L2 guest's, readable here through the shared root).
 GPU=0000:01:00.0 # the VGA
@@ -36,7 +37,11 @@ step() {
 	verdict=ok
 	[ $rc = 0 ] || { verdict=FAIL; failed=$((failed + 1)); }
 	printf 'e2e: step %s: %s (%s s)\n' "$1" "$verdict" "$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')"
-	[ $rc = 0 ] || sed 's/^/    /' "$OUT/$1/log"
+	if [ $rc = 0 ]; then
+		sed -n 's/^note: /    /p' "$OUT/$1/log"
+	else
+		sed 's/^/    /' "$OUT/$1/log"
+	fi
 	echo "$1 $verdict $t0 $(now)" >>"$OUT/steps.txt"
 	return $rc
 }
@@ -97,7 +102,7 @@ if not g:
     bad.append(f"{gpu} is not among the GPUs")
 else:
     g = g[0]
-    print(f"{gpu}: verdict {g['verdict']}, functions {g['functions']}, problems "
+    print(f"note: {gpu}: verdict {g['verdict']}, functions {g['functions']}, problems "
           f"{[p['code'] for p in g['problems']]}")
     if g["verdict"] == "not-a-candidate":
         bad.append(f"{gpu} is not a candidate")
