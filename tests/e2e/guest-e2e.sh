@@ -8,12 +8,20 @@
 #             hostdevs that boots the L2 kernel and initramfs directly, started
 #   l2        the L2 guest's result, read from the domain's serial log
 #   undeploy  no domain left, bochs-drm and snd_hda_intel back, 'gpupv status' empty
+#   gpupv-deploy, gpupv-undeploy
+#             gpupv deploy of the bochs-display 02:00.0 (alone in its group, which precheck
+#             calls ready) with the linux template: bound, volume, domain, started; then
+#             gpupv undeploy, and the host as it was
+#   deploy-fail-start
+#             the same deploy with a failure forced at its start step (GPUPV_TEST_FAIL_STEP):
+#             it fails, and leaves nothing behind
 # Each step prints "e2e: step NAME: ok|FAIL (SECONDS s)" (and its "note: " lines, or all its
 # output when it fails) and leaves its output in $OUT/NAME;
 # the exit status is the number of failed steps. Environment: GPUPV, OUT, and from e2e.sh
 # E2E_KERNEL and E2E_INITRD (the L2 guest's, readable here through the shared root).
 GPU=0000:01:00.0 # the VGA
 AUDIO=0000:01:00.1 # its ich9-intel-hda, in the same slot and IOMMU group
+DISPLAY=0000:02:00.0 # the bochs-display, alone in its group
 NAME=e2e
 export LIBVIRT_DEFAULT_URI=qemu:///system
 failed=0
@@ -185,10 +193,48 @@ check_clean() { # the L1 host as it was before deploy
 	[ -z "$vols" ] || { why "pool default still holds $vols"; ok=1; }
 	[ "$(drv $GPU)" = bochs-drm ] || { why "$GPU is on $(drv $GPU), not bochs-drm"; ok=1; }
 	[ "$(drv $AUDIO)" = snd_hda_intel ] || { why "$AUDIO is on $(drv $AUDIO), not snd_hda_intel"; ok=1; }
+	[ "$(drv $DISPLAY)" = bochs-drm ] || { why "$DISPLAY is on $(drv $DISPLAY), not bochs-drm"; ok=1; }
 	st=$("$GPUPV" status 2>&1)
 	[ "$st" = "gpupv has bound nothing" ] || { why "gpupv status says: $st"; ok=1; }
 	echo "$GPU $(drv $GPU), $AUDIO $(drv $AUDIO); gpupv status: $st"
 	return $ok
+}
+
+# gpupv deploy of the display: what a user types, made to fit L1 (2 vCPUs, 2 GiB, no network).
+DEPLOY="deploy e2e-display --template linux --gpu $DISPLAY --share 100 --memory 512M --cpus 1 --disk 1G --network none"
+
+gpupv_deploy() {
+	# shellcheck disable=SC2086 # DEPLOY is words
+	"$GPUPV" $DEPLOY || { why "gpupv $DEPLOY failed"; return 1; }
+	ok=0
+	st=$(virsh domstate e2e-display 2>&1)
+	[ "$st" = running ] || { why "the domain is '$st', not running"; ok=1; }
+	[ "$(drv $DISPLAY)" = vfio-pci ] || { why "$DISPLAY is on $(drv $DISPLAY), not vfio-pci"; ok=1; }
+	virsh dumpxml e2e-display | grep -q "<address domain='0x0000' bus='0x02' slot='0x00' function='0x0'/>" ||
+		{ why "the domain has no hostdev for $DISPLAY"; ok=1; }
+	virsh vol-list default
+	"$GPUPV" status
+	return $ok
+}
+
+gpupv_undeploy() {
+	"$GPUPV" undeploy e2e-display || why "gpupv undeploy failed"
+	check_clean
+}
+
+deploy_fail_start() {
+	# The start step's number, from the plan.
+	n=$("$GPUPV" $DEPLOY --dry-run --json | python3 -c 'import json, sys
+print([s["kind"] for s in json.load(sys.stdin)["steps"]].index("start") + 1)') ||
+		{ why "no start step in the plan"; return 1; }
+	echo "the start step: $n"
+	# shellcheck disable=SC2086 # DEPLOY is words
+	if GPUPV_TEST_FAIL_STEP=$n "$GPUPV" $DEPLOY 2>"$OUT/deploy-fail-start/err"; then
+		why "deploy succeeded with a failure forced at step $n"
+		return 1
+	fi
+	sed 's/^/note: /' "$OUT/deploy-fail-start/err"
+	check_clean
 }
 
 echo "e2e: L1 up after $(now) s"
@@ -196,4 +242,7 @@ step setup setup || exit 1
 step precheck precheck
 step deploy deploy && step l2 l2
 step undeploy undeploy
+step gpupv-deploy gpupv_deploy
+step gpupv-undeploy gpupv_undeploy
+step deploy-fail-start deploy_fail_start
 exit $failed
