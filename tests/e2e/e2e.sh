@@ -53,7 +53,7 @@ mkdir -p "$l2/root/bin" "$l2/root/proc" "$l2/root/sys" "$l2/root/dev" &&
 
 echo "==== $model IOMMU: L1 boots (kernel $kver)"
 # --keep: the PVH vmlinux that run-guest extracts for L1 (DIR/vmlinux) is L2's kernel too.
-"$vm/run-guest" --rootfs host --iommu "$model" --cpus 2 --memory 2048 --timeout 280 \
+"$vm/run-guest" --rootfs host --iommu "$model" --cpus 1 --memory 2048 --timeout 280 \
 	--keep "$tmp/l1" --env "E2E_VMLINUX=$tmp/l1/vmlinux" \
 	--env "E2E_KERNEL=$l2/kernel" --env "E2E_INITRD=$l2/initrd" \
 	"$GPUPV" "$here/guest-e2e.sh" "$tmp/out"

@@ -93,8 +93,8 @@ setup() {
 	# The storage pool a host's libvirt usually has.
 	virsh pool-define-as default dir --target /var/lib/libvirt/images && virsh pool-start default ||
 		{ why "cannot make the storage pool 'default'"; return 1; }
-	echo "$GPU $(drv $GPU), $AUDIO $(drv $AUDIO)"
-	[ "$(drv $GPU)" = bochs-drm ] && [ "$(drv $AUDIO)" = snd_hda_intel ] ||
+	echo "$GPU $(drv "$GPU"), $AUDIO $(drv "$AUDIO")"
+	[ "$(drv "$GPU")" = bochs-drm ] && [ "$(drv "$AUDIO")" = snd_hda_intel ] ||
 		{ why "the L1 host's drivers are not bochs-drm and snd_hda_intel"; return 1; }
 }
 
@@ -199,12 +199,12 @@ check_clean() { # the L1 host as it was before deploy
 	virsh list --all --name | grep -q . && { why "libvirt still has domains: $(virsh list --all --name)"; ok=1; }
 	vols=$(virsh vol-list default | awk 'NR > 2 && NF { print $1 }')
 	[ -z "$vols" ] || { why "pool default still holds $vols"; ok=1; }
-	[ "$(drv $GPU)" = bochs-drm ] || { why "$GPU is on $(drv $GPU), not bochs-drm"; ok=1; }
-	[ "$(drv $AUDIO)" = snd_hda_intel ] || { why "$AUDIO is on $(drv $AUDIO), not snd_hda_intel"; ok=1; }
-	[ "$(drv $DISPLAY)" = bochs-drm ] || { why "$DISPLAY is on $(drv $DISPLAY), not bochs-drm"; ok=1; }
+	[ "$(drv "$GPU")" = bochs-drm ] || { why "$GPU is on $(drv "$GPU"), not bochs-drm"; ok=1; }
+	[ "$(drv "$AUDIO")" = snd_hda_intel ] || { why "$AUDIO is on $(drv "$AUDIO"), not snd_hda_intel"; ok=1; }
+	[ "$(drv "$DISPLAY")" = bochs-drm ] || { why "$DISPLAY is on $(drv "$DISPLAY"), not bochs-drm"; ok=1; }
 	st=$("$GPUPV" status 2>&1)
 	[ "$st" = "gpupv has bound nothing" ] || { why "gpupv status says: $st"; ok=1; }
-	echo "$GPU $(drv $GPU), $AUDIO $(drv $AUDIO); gpupv status: $st"
+	echo "$GPU $(drv "$GPU"), $AUDIO $(drv "$AUDIO"); gpupv status: $st"
 	return $ok
 }
 
@@ -217,7 +217,7 @@ gpupv_deploy() {
 	ok=0
 	st=$(virsh domstate e2e-display 2>&1)
 	[ "$st" = running ] || { why "the domain is '$st', not running"; ok=1; }
-	[ "$(drv $DISPLAY)" = vfio-pci ] || { why "$DISPLAY is on $(drv $DISPLAY), not vfio-pci"; ok=1; }
+	[ "$(drv "$DISPLAY")" = vfio-pci ] || { why "$DISPLAY is on $(drv "$DISPLAY"), not vfio-pci"; ok=1; }
 	virsh dumpxml e2e-display | grep -q "<address domain='0x0000' bus='0x02' slot='0x00' function='0x0'/>" ||
 		{ why "the domain has no hostdev for $DISPLAY"; ok=1; }
 	virsh vol-list default
