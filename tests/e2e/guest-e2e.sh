@@ -12,9 +12,9 @@
 #             gpupv deploy of the bochs-display 02:00.0 (alone in its group, which precheck
 #             calls ready) with the linux template: bound, volume, domain, started; then
 #             gpupv undeploy, and the host as it was
-#   deploy-fail-start
-#             the same deploy with a failure forced at its start step (GPUPV_TEST_FAIL_STEP):
-#             it fails, and leaves nothing behind
+#   deploy-fail
+#             the same deploy with a failure forced at each of its steps in turn, the start
+#             step last (GPUPV_TEST_FAIL_STEP): each fails, and leaves nothing behind
 # Each step prints "e2e: step NAME: ok|FAIL (SECONDS s)" (and its "note: " lines, or all its
 # output when it fails) and leaves its output in $OUT/NAME;
 # the exit status is the number of failed steps. Environment: GPUPV, OUT, and from e2e.sh
@@ -230,19 +230,26 @@ gpupv_undeploy() {
 	check_clean
 }
 
-deploy_fail_start() {
-	# The start step's number, from the plan.
-	n=$("$GPUPV" $DEPLOY --dry-run --json | python3 -c 'import json, sys
-print([s["kind"] for s in json.load(sys.stdin)["steps"]].index("start") + 1)') ||
-		{ why "no start step in the plan"; return 1; }
-	echo "the start step: $n"
+deploy_fail() {
+	# The plan's steps, by kind, in order.
 	# shellcheck disable=SC2086 # DEPLOY is words
-	if GPUPV_TEST_FAIL_STEP=$n "$GPUPV" $DEPLOY 2>"$OUT/deploy-fail-start/err"; then
-		why "deploy succeeded with a failure forced at step $n"
-		return 1
-	fi
-	sed 's/^/note: /' "$OUT/deploy-fail-start/err"
-	check_clean
+	kinds=$("$GPUPV" $DEPLOY --dry-run --json | python3 -c 'import json, sys
+print(" ".join(s["kind"] for s in json.load(sys.stdin)["steps"]))') ||
+		{ why "cannot read deploy's plan"; return 1; }
+	echo "note: the plan: $kinds"
+	case " $kinds " in *" start "*) ;; *) why "the plan has no start step"; return 1 ;; esac
+	n=0
+	for kind in $kinds; do
+		n=$((n + 1))
+		# shellcheck disable=SC2086 # DEPLOY is words
+		if GPUPV_TEST_FAIL_STEP=$n "$GPUPV" $DEPLOY 2>"$OUT/deploy-fail/err-$n"; then
+			why "deploy succeeded with a failure forced at step $n ($kind)"
+			return 1
+		fi
+		cat "$OUT/deploy-fail/err-$n"
+		check_clean || { why "a failure forced at step $n ($kind) left the above behind"; return 1; }
+		echo "note: a failure forced at step $n ($kind): undone, nothing left"
+	done
 }
 
 echo "e2e: L1 up after $(now) s"
@@ -252,5 +259,5 @@ step deploy deploy && step l2 l2
 step undeploy undeploy
 step gpupv-deploy gpupv_deploy
 step gpupv-undeploy gpupv_undeploy
-step deploy-fail-start deploy_fail_start
+step deploy-fail deploy_fail
 exit $failed
