@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gpupv/gpupv.h"
+#include "lib/image.h"
 #include "lib/log.h"
 #include "lib/root.h"
 #include "lib/util.h"
@@ -55,10 +57,16 @@ struct deploy {
 	/* what was asked */
 	const char *name, *template, *gpu_arg, *uri, *pool, *network, *iso, *virtio_iso;
 	const char *user, *password_file;
+	const char *import_arg, *kernel_arg, *initrd_arg, *cmdline, *serial_log_arg;
 	uint64_t memory, disk;
 	unsigned cpus, share, autologon;
-	bool no_start, replace, looking_glass, dry_run;
+	bool no_start, replace, looking_glass, dry_run, disk_given;
 	char *password;
+	/* The person's files, as the absolute paths the domain gets (resolve_files()). */
+	char *import_path, *kernel, *initrd, *serial_log;
+	const char *import_format; /* "qcow2" or "raw", from the image's first bytes */
+	/* --replace of a domain whose volume is the image --import boots: the volume stays. */
+	bool replace_keeps_disk;
 	/* what was found and planned */
 	struct gpv_virt *virt;
 	bool kvm;
@@ -136,6 +144,10 @@ static void deploy_clear(struct deploy *d)
 	gpv_strv_clear(&d->detach);
 	free(d->volume);
 	free(d->volume_path);
+	free(d->import_path);
+	free(d->kernel);
+	free(d->initrd);
+	free(d->serial_log);
 	free(d->seed_path);
 	free(d->xml);
 	gpv_password_free(d->password);
@@ -702,7 +714,12 @@ static int build_xml(struct deploy *d, const struct gpv_template *t)
 		.memory_bytes = d->memory,
 		.vcpus = d->cpus,
 		.disk_bytes = d->disk,
-		.disk = d->volume_path,
+		.disk = d->import_path ? d->import_path : d->volume_path,
+		.disk_format = d->import_path ? d->import_format : NULL,
+		.kernel = d->kernel,
+		.initrd = d->initrd,
+		.cmdline = d->cmdline,
+		.serial_log = d->serial_log,
 		.iso = d->iso,
 		.virtio_iso = d->virtio_iso,
 		.seed_iso = d->seed_path,
@@ -729,6 +746,8 @@ static int metadata_xml(const struct deploy *d, char **ret)
 		(d->volume && (r = gpv_xml_set_attr(n, "pool", d->pool)) < 0) ||
 		(d->volume && (r = gpv_xml_set_attr(n, "volume", d->volume)) < 0) ||
 		(d->seed_path && (r = gpv_xml_set_attr(n, "seed", d->seed_path)) < 0) ||
+		/* The person's own image: recorded to say so, never removed by undeploy. */
+		(d->import_path && (r = gpv_xml_set_attr(n, "import", d->import_path)) < 0) ||
 		((d->slice.kind == GPV_SLICE_WHOLE || d->slice.kind == GPV_SLICE_VF ||
 			 d->slice.kind == GPV_SLICE_VGPU) &&
 			(r = gpv_xml_set_attr(n, "gpu", d->gpu)) < 0) ||
@@ -836,6 +855,117 @@ static int add_slice_steps(struct deploy *d)
 	}
 }
 
+/*
+ * The system disk and the seed: a new qcow2 volume in the pool, unless --import boots the
+ * person's image where it is, or a direct kernel boot was asked for without --disk (a VM that
+ * runs from its initramfs needs no disk, and then no pool either). The seed medium is written
+ * in the pool's folder, beside the disk.
+ */
+static int plan_disk(struct deploy *d)
+{
+	bool make_volume = !d->import_path && !(d->kernel && !d->disk_given);
+	_cleanup_free_ char *dir = NULL;
+	int r;
+
+	if (make_volume) {
+		d->volume = gpv_strf("%s.qcow2", d->name);
+		if (!d->volume)
+			return -ENOMEM;
+		r = gpv_virt_volume_find(d->virt, d->pool, d->volume, NULL);
+		if (r < 0) {
+			gpv_error("deploy: storage pool '%s': %s; --pool names another", d->pool,
+				gpv_virt_error(d->virt));
+			return r;
+		}
+		if (r > 0 && !d->replace) {
+			gpv_error("deploy: pool '%s' already holds a volume '%s'; remove it, or "
+				  "--replace",
+				d->pool, d->volume);
+			return -EEXIST;
+		}
+	}
+	if (!make_volume && !d->user)
+		return 0;
+	r = gpv_virt_pool_path(d->virt, d->pool, &dir);
+	if (r < 0) {
+		if (make_volume)
+			gpv_error("deploy: cannot find where pool '%s' keeps its volumes", d->pool);
+		else
+			gpv_error("deploy: storage pool '%s', where the unattended-install medium "
+				  "goes: %s; --pool names another",
+				d->pool, gpv_virt_error(d->virt));
+		return r;
+	}
+	if (make_volume) {
+		d->volume_path = gpv_strf("%s/%s", dir, d->volume);
+		if (!d->volume_path)
+			return -ENOMEM;
+		r = add_step(d, STEP_VOLUME,
+			gpv_strf("create the %llu %s qcow2 volume '%s' in pool '%s'",
+				(unsigned long long)(d->disk % (1ULL << 30) ? d->disk >> 20
+									    : d->disk >> 30),
+				d->disk % (1ULL << 30) ? "MiB" : "GiB", d->volume, d->pool));
+		if (r < 0)
+			return r;
+	}
+	if (!d->user)
+		return 0;
+	d->seed_path = gpv_strf("%s/%s-seed.iso", dir, d->name);
+	if (!d->seed_path)
+		return -ENOMEM;
+	return add_step(d, STEP_SEED,
+		gpv_strf("write the %s medium %s (user '%s'%s)",
+			d->os == GPV_GUEST_WINDOWS ? "autounattend" : "cloud-init", d->seed_path,
+			d->user, d->autologon ? ", autologon" : ""));
+}
+
+/* The define step, saying what the domain boots from when that is not a new volume. */
+static char *define_what(const struct deploy *d)
+{
+	_cleanup_free_ char *disk = NULL, *boot = NULL, *log = NULL;
+
+	if (d->import_path)
+		disk = gpv_strf("; its disk: the %s image %s, imported (undeploy leaves it)",
+			d->import_format, d->import_path);
+	else
+		disk = strdup(d->volume ? "" : "; no disk");
+	if (d->kernel)
+		boot = gpv_strf("; direct kernel boot: %s%s%s%s%s%s", d->kernel,
+			d->initrd ? ", initrd " : "", d->initrd ? d->initrd : "",
+			d->cmdline ? ", command line '" : "", d->cmdline ? d->cmdline : "",
+			d->cmdline ? "'" : "");
+	else
+		boot = strdup("");
+	log = d->serial_log ? gpv_strf("; serial console logged to %s", d->serial_log) : strdup("");
+	if (!disk || !boot || !log)
+		return NULL;
+	return gpv_strf("define the domain '%s' (%s, %s%s%s%s)", d->name, d->template,
+		d->kvm ? "KVM" : "TCG: libvirt offers no KVM here", disk, boot, log);
+}
+
+/* Whether the volume gpupv made for the domain --replace removes is the image --import boots
+ * (a domain deployed again from its own disk): that volume then stays. */
+static int replace_keeps_image(struct deploy *d, const char *meta)
+{
+	_cleanup_free_ char *path = NULL, *real = NULL;
+	struct gpv_xml_doc *doc = NULL;
+	const char *pool, *volume;
+	int r = gpv_xml_parse_memory(meta, strlen(meta), "metadata", &doc, NULL);
+
+	if (r < 0)
+		return r;
+	pool = gpv_xml_attr(gpv_xml_root(doc), "pool");
+	volume = gpv_xml_attr(gpv_xml_root(doc), "volume");
+	if (pool && volume && gpv_virt_volume_find(d->virt, pool, volume, &path) > 0 && path) {
+		real = realpath(path, NULL);
+		d->replace_keeps_disk =
+			streq(path, d->import_path) || (real && streq(real, d->import_path));
+	}
+	gpv_virt_clear_error(d->virt);
+	gpv_xml_free(doc);
+	return 0;
+}
+
 static int plan(struct deploy *d, const struct gpv_opts *o)
 {
 	struct gpv_template *t = NULL;
@@ -860,6 +990,15 @@ static int plan(struct deploy *d, const struct gpv_opts *o)
 	r = check_names(d);
 	if (r < 0)
 		goto out;
+	if (d->kernel && d->os == GPV_GUEST_WINDOWS) {
+		gpv_error(
+			"deploy: --boot-kernel boots a Linux kernel directly, and template '%s' "
+			"is a Windows guest (its firmware would refuse an unsigned kernel); use a "
+			"Linux template ('gpupv templates')",
+			d->template);
+		r = -EINVAL;
+		goto out;
+	}
 	if (!d->memory)
 		d->memory = info->memory_mib << 20;
 	if (!d->cpus)
@@ -913,9 +1052,13 @@ static int plan(struct deploy *d, const struct gpv_opts *o)
 			r = r == -ENODATA ? -EEXIST : r;
 			goto out;
 		}
-		r = add_step(d, STEP_REPLACE, gpv_strf("remove the existing domain '%s' and what "
-						       "gpupv made for it",
-						      d->name));
+		if (d->import_path && (r = replace_keeps_image(d, meta)) < 0)
+			goto out;
+		r = add_step(d, STEP_REPLACE,
+			gpv_strf("remove the existing domain '%s' and what gpupv made for it%s",
+				d->name,
+				d->replace_keeps_disk ? ", but its volume: the image --import boots"
+						      : ""));
 		if (r < 0)
 			goto out;
 	}
@@ -927,66 +1070,16 @@ static int plan(struct deploy *d, const struct gpv_opts *o)
 	if (r < 0)
 		goto out;
 
-	d->volume = gpv_strf("%s.qcow2", d->name);
-	if (!d->volume) {
-		r = -ENOMEM;
+	r = plan_disk(d);
+	if (r < 0)
 		goto out;
-	}
-	r = gpv_virt_volume_find(d->virt, d->pool, d->volume, NULL);
-	if (r < 0) {
-		gpv_error("deploy: storage pool '%s': %s; --pool names another", d->pool,
-			gpv_virt_error(d->virt));
-		goto out;
-	}
-	if (r > 0 && !d->replace) {
-		gpv_error("deploy: pool '%s' already holds a volume '%s'; remove it, or --replace",
-			d->pool, d->volume);
-		r = -EEXIST;
-		goto out;
-	}
-	{
-		_cleanup_free_ char *dir = NULL;
-
-		r = gpv_virt_pool_path(d->virt, d->pool, &dir);
-		if (r < 0 || !(d->volume_path = gpv_strf("%s/%s", dir, d->volume))) {
-			r = r < 0 ? r : -ENOMEM;
-			gpv_error("deploy: cannot find where pool '%s' keeps its volumes", d->pool);
-			goto out;
-		}
-	}
-	if ((r = add_step(d, STEP_VOLUME, gpv_strf("create the %llu %s qcow2 volume '%s' in pool "
-						   "'%s'",
-						  (unsigned long long)(d->disk % (1ULL << 30)
-									   ? d->disk >> 20
-									   : d->disk >> 30),
-						  d->disk % (1ULL << 30) ? "MiB" : "GiB", d->volume,
-						  d->pool))) < 0)
-		goto out;
-	if (d->user) {
-		const char *slash = strrchr(d->volume_path, '/');
-
-		/* Beside the disk, in the pool's folder. */
-		d->seed_path = gpv_strf("%.*s/%s-seed.iso", (int)(slash - d->volume_path),
-			d->volume_path, d->name);
-		if (!d->seed_path) {
-			r = -ENOMEM;
-			goto out;
-		}
-		if ((r = add_step(d, STEP_SEED, gpv_strf("write the %s medium %s (user '%s'%s)",
-						      d->os == GPV_GUEST_WINDOWS ? "autounattend"
-										 : "cloud-init",
-						      d->seed_path, d->user,
-						      d->autologon ? ", autologon" : ""))) < 0)
-			goto out;
-	}
 	r = build_xml(d, t);
 	if (r < 0) {
 		gpv_error("deploy: cannot build the domain from template '%s': %s", d->template,
 			strerror(-r));
 		goto out;
 	}
-	if ((r = add_step(d, STEP_DEFINE, gpv_strf("define the domain '%s' (%s, %s)", d->name,
-						  d->template, d->kvm ? "KVM" : "TCG: libvirt offers no KVM here"))) < 0)
+	if ((r = add_step(d, STEP_DEFINE, define_what(d))) < 0)
 		goto out;
 	if (!d->no_start && (r = add_step(d, STEP_START, gpv_strf("start '%s'", d->name))) < 0)
 		goto out;
@@ -1226,7 +1319,7 @@ static int do_step(struct deploy *d, struct step *s)
 
 	switch (s->kind) {
 	case STEP_REPLACE:
-		return gpv_undeploy(d->virt, d->root, d->name, false);
+		return gpv_undeploy(d->virt, d->root, d->name, d->replace_keeps_disk);
 	case STEP_ENABLE_VFS:
 		return enable_vfs(d);
 	case STEP_BIND:
@@ -1342,12 +1435,16 @@ static void check_nothing_left(struct deploy *d)
 {
 	bool replaced = d->steps[0].kind == STEP_REPLACE && d->steps[0].done;
 	int dom = gpv_virt_domain_exists(d->virt, d->name);
-	int vol = gpv_virt_volume_find(d->virt, d->pool, d->volume, NULL);
+	/* (An imported image, or no disk at all: no volume was made.) */
+	int vol = d->volume ? gpv_virt_volume_find(d->virt, d->pool, d->volume, NULL) : 0;
 
-	if (dom == 0 && vol == 0)
+	if (dom == 0 && vol == 0 && d->volume)
 		fprintf(stderr, "gpupv: checked: no domain '%s' and no volume '%s' in pool '%s' "
 				"are left%s\n",
 			d->name, d->volume, d->pool,
+			replaced ? " (the domain --replace removed stays removed)" : "");
+	else if (dom == 0 && vol == 0)
+		fprintf(stderr, "gpupv: checked: no domain '%s' is left%s\n", d->name,
 			replaced ? " (the domain --replace removed stays removed)" : "");
 	else
 		gpv_error("deploy: left behind after the rollback:%s%s; remove %s by hand",
@@ -1489,6 +1586,8 @@ int gpv_undeploy(struct gpv_virt *v, struct gpv_root *root, const char *name, bo
 	r = gpv_virt_domain_destroy(v, name);
 	if (r >= 0)
 		r = gpv_virt_domain_undefine(v, name);
+	/* Only the volume gpupv made goes: an image deploy --import booted (the metadata's
+	 * import=) is the person's, never removed. */
 	if (r >= 0 && pool && volume && !keep_disk) {
 		r = gpv_virt_volume_delete(v, pool, volume);
 		if (r == -ENOENT)
@@ -1551,12 +1650,19 @@ enum {
 	ARG_USER,
 	ARG_PASSWORD_FILE,
 	ARG_AUTOLOGON,
+	ARG_IMPORT,
+	ARG_BOOT_KERNEL,
+	ARG_BOOT_INITRD,
+	ARG_BOOT_CMDLINE,
+	ARG_SERIAL_LOG,
 };
 
 static const char deploy_help[] =
 	"Usage: gpupv deploy NAME --template TEMPLATE [--gpu GPU|auto|none] [--share PERCENT]\n"
 	"                   [--memory SIZE] [--cpus N] [--disk SIZE] [--iso FILE]\n"
-	"                   [--virtio-iso FILE] [--looking-glass] [--connect URI] [--pool POOL]\n"
+	"                   [--import IMAGE] [--virtio-iso FILE] [--looking-glass]\n"
+	"                   [--boot-kernel FILE [--boot-initrd FILE] [--boot-cmdline TEXT]]\n"
+	"                   [--serial-log FILE] [--connect URI] [--pool POOL]\n"
 	"                   [--network NET|none] [--user NAME --password-file FILE|-]\n"
 	"                   [--autologon] [--no-start] [--replace] [--dry-run] [--json]\n"
 	"                   [--root DIR]\n\n"
@@ -1572,13 +1678,18 @@ static const char deploy_help[] =
 	"--user writes an unattended-install medium beside the disk (autounattend.xml for\n"
 	"Windows, a cloud-init seed for Linux) making that user, with the password read\n"
 	"from FILE (mode 0600) or standard input; it is never printed or logged.\n"
+	"--import boots an existing qcow2 or raw IMAGE where it is instead of a new disk and an\n"
+	"installer (not with --disk or --iso); undeploy leaves it. --boot-kernel boots FILE\n"
+	"directly (with --boot-initrd, --boot-cmdline; no disk is made unless --disk is given).\n"
+	"--serial-log keeps the serial console's output in FILE, also after the VM stops.\n"
 	"Defaults: --gpu none, --share 100, --pool default, --network default, the template's\n"
 	"memory, CPUs and disk size, libvirt's default URI.\n";
 
 static const char undeploy_help[] =
 	"Usage: gpupv undeploy NAME [--keep-disk] [--connect URI] [--dry-run] [--root DIR]\n\n"
 	"Stops and removes the domain NAME that gpupv deployed, its disk (unless\n"
-	"--keep-disk), and gives its GPU back to the host when gpupv bound it; removes the mdev\n"
+	"--keep-disk; never an image deploy --import booted, nor a --serial-log file), and\n"
+	"gives its GPU back to the host when gpupv bound it; removes the mdev\n"
 	"gpupv made for it, releases the NVIDIA vGPU type it gave a VF, and disables the VFs\n"
 	"gpupv enabled once none is given to a VM.\n";
 
@@ -1603,6 +1714,11 @@ static int parse(int argc, char **argv, const char *cmd, struct gpv_opts *o, str
 		{"user", required_argument, NULL, ARG_USER},
 		{"password-file", required_argument, NULL, ARG_PASSWORD_FILE},
 		{"autologon", no_argument, NULL, ARG_AUTOLOGON},
+		{"import", required_argument, NULL, ARG_IMPORT},
+		{"boot-kernel", required_argument, NULL, ARG_BOOT_KERNEL},
+		{"boot-initrd", required_argument, NULL, ARG_BOOT_INITRD},
+		{"boot-cmdline", required_argument, NULL, ARG_BOOT_CMDLINE},
+		{"serial-log", required_argument, NULL, ARG_SERIAL_LOG},
 		{"dry-run", no_argument, NULL, 'n'},
 		{"json", no_argument, NULL, 'j'},
 		{"root", required_argument, NULL, 'r'},
@@ -1652,8 +1768,24 @@ static int parse(int argc, char **argv, const char *cmd, struct gpv_opts *o, str
 				return -EINVAL;
 			}
 			*(c == ARG_MEMORY ? &d->memory : &d->disk) = v;
+			d->disk_given |= c == ARG_DISK;
 			break;
 		}
+		case ARG_IMPORT:
+			d->import_arg = optarg;
+			break;
+		case ARG_BOOT_KERNEL:
+			d->kernel_arg = optarg;
+			break;
+		case ARG_BOOT_INITRD:
+			d->initrd_arg = optarg;
+			break;
+		case ARG_BOOT_CMDLINE:
+			d->cmdline = optarg;
+			break;
+		case ARG_SERIAL_LOG:
+			d->serial_log_arg = optarg;
+			break;
 		case ARG_USER:
 			d->user = optarg;
 			break;
@@ -1741,7 +1873,112 @@ static int parse(int argc, char **argv, const char *cmd, struct gpv_opts *o, str
 		gpv_error("deploy: --autologon needs --user");
 		return -EINVAL;
 	}
+	if (deploy && d->import_arg && d->disk_given) {
+		gpv_error("deploy: --import IMAGE and --disk SIZE both give the system disk: "
+			  "--import boots the existing image, --disk sizes a new volume; drop "
+			  "--disk to boot '%s', or drop --import to install on a new disk",
+			d->import_arg);
+		return -EINVAL;
+	}
+	if (deploy && d->import_arg && d->iso) {
+		gpv_error("deploy: --import IMAGE and --iso FILE do not go together: --import "
+			  "boots an installed system, --iso installs one on a new disk; drop --iso "
+			  "to boot '%s', or drop --import to install from '%s' on a new disk",
+			d->import_arg, d->iso);
+		return -EINVAL;
+	}
+	if (deploy && !d->kernel_arg && (d->initrd_arg || d->cmdline)) {
+		gpv_error("deploy: %s needs --boot-kernel FILE: the initrd and the command line "
+			  "go with a kernel the VM boots directly",
+			d->initrd_arg ? "--boot-initrd" : "--boot-cmdline");
+		return -EINVAL;
+	}
 	return 0;
+}
+
+/* A file of the person's named by opt, as the absolute path libvirt gets (it opens it on the
+ * host, from a folder of its own): read here, not under --root. */
+static int existing_file(const char *opt, const char *arg, bool block_ok, char **ret)
+{
+	_cleanup_free_ char *abs = realpath(arg, NULL);
+	struct stat st;
+
+	if (!abs || stat(abs, &st) < 0 || access(abs, R_OK) < 0) {
+		gpv_error("deploy: %s '%s': %s", opt, arg, strerror(errno));
+		return -EINVAL;
+	}
+	if (!S_ISREG(st.st_mode) && !(block_ok && S_ISBLK(st.st_mode))) {
+		gpv_error("deploy: %s '%s' is %s, not a file", opt, arg,
+			S_ISDIR(st.st_mode) ? "a folder" : "a special file");
+		return -EINVAL;
+	}
+	*ret = TAKE_PTR(abs);
+	return 0;
+}
+
+/* A file libvirt will write (--serial-log): its folder must exist; the path, absolute. */
+static int new_file(const char *opt, const char *arg, char **ret)
+{
+	const char *slash = strrchr(arg, '/'), *base = slash ? slash + 1 : arg;
+	_cleanup_free_ char *dir =
+		slash ? strndup(arg, slash == arg ? 1 : (size_t)(slash - arg)) : strdup(".");
+	_cleanup_free_ char *real = NULL, *path = NULL;
+	struct stat st;
+
+	if (!dir)
+		return -ENOMEM;
+	if (!*base || streq(base, ".") || streq(base, "..")) {
+		gpv_error("deploy: %s '%s' names a folder, not a file", opt, arg);
+		return -EINVAL;
+	}
+	real = realpath(dir, NULL);
+	if (!real || stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		gpv_error("deploy: %s '%s': its folder '%s': %s", opt, arg, dir,
+			real ? strerror(ENOTDIR) : strerror(errno));
+		return -EINVAL;
+	}
+	path = gpv_strf("%s/%s", streq(real, "/") ? "" : real, base);
+	if (!path)
+		return -ENOMEM;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		gpv_error("deploy: %s '%s' is a folder, not a file", opt, arg);
+		return -EINVAL;
+	}
+	*ret = TAKE_PTR(path);
+	return 0;
+}
+
+/* The files of --import, --boot-kernel, --boot-initrd and --serial-log, checked before
+ * anything is planned: a missing one is bad input, and nothing is defined. */
+static int resolve_files(struct deploy *d)
+{
+	const char *other = NULL;
+	int r;
+
+	if (d->kernel_arg &&
+		(r = existing_file("--boot-kernel", d->kernel_arg, false, &d->kernel)) < 0)
+		return r;
+	if (d->initrd_arg &&
+		(r = existing_file("--boot-initrd", d->initrd_arg, false, &d->initrd)) < 0)
+		return r;
+	if (d->serial_log_arg &&
+		(r = new_file("--serial-log", d->serial_log_arg, &d->serial_log)) < 0)
+		return r;
+	if (!d->import_arg)
+		return 0;
+	r = existing_file("--import", d->import_arg, true, &d->import_path);
+	if (r < 0)
+		return r;
+	r = gpv_image_probe(d->import_path, &d->import_format, &other);
+	if (r == -EMEDIUMTYPE)
+		gpv_error("deploy: --import '%s' is a %s image; gpupv boots qcow2 and raw images: "
+			  "convert it with 'qemu-img convert -O qcow2 %s NEW.qcow2'",
+			d->import_arg, other, d->import_arg);
+	else if (r == -ENODATA)
+		gpv_error("deploy: --import '%s' is empty, not a disk image", d->import_arg);
+	else if (r < 0)
+		gpv_error("deploy: --import '%s': %s", d->import_arg, strerror(-r));
+	return r < 0 ? -EINVAL : 0;
 }
 
 int gpv_cmd_deploy(const struct gpv_opts *gopts, int argc, char **argv)
@@ -1753,6 +1990,11 @@ int gpv_cmd_deploy(const struct gpv_opts *gopts, int argc, char **argv)
 
 	if (r != 0)
 		return status;
+	r = resolve_files(&d);
+	if (r < 0) {
+		deploy_clear(&d);
+		return r == -EINVAL ? GPV_EXIT_USAGE : GPV_EXIT_ERROR;
+	}
 	if (gpv_open_machine(&o, &d.root, NULL) < 0) {
 		deploy_clear(&d);
 		return GPV_EXIT_ERROR;

@@ -214,6 +214,13 @@ static int validate(const struct gpv_domain_spec *s)
 
 	if (!s->name || !*s->name || strchr(s->name, '/') || strlen(s->name) > 200)
 		return -EINVAL;
+	/* Files libvirt opens on the host: absolute, whatever libvirt's working folder is. */
+	if ((s->kernel && s->kernel[0] != '/') || (s->initrd && s->initrd[0] != '/') ||
+		(s->serial_log && s->serial_log[0] != '/') ||
+		(!s->kernel && (s->initrd || s->cmdline)))
+		return -EINVAL;
+	if (s->disk_format && !streq(s->disk_format, "qcow2") && !streq(s->disk_format, "raw"))
+		return -EINVAL;
 	switch (sl->kind) {
 	case GPV_SLICE_NONE:
 		return 0;
@@ -307,9 +314,9 @@ static int strip_kvm(struct gpv_xml_node *dom)
 	return 0;
 }
 
-static int set_disk(struct gpv_xml_node *devices, const char *disk)
+static int set_disk(struct gpv_xml_node *devices, const char *disk, const char *format)
 {
-	struct gpv_xml_node *d = gpv_xml_find(devices, "disk[@device='disk']"), *src, *boot;
+	struct gpv_xml_node *d = gpv_xml_find(devices, "disk[@device='disk']"), *src, *boot, *drv;
 	int r;
 
 	if (!disk) {
@@ -337,6 +344,13 @@ static int set_disk(struct gpv_xml_node *devices, const char *disk)
 			return r;
 		if (block && gpv_xml_find(d, "driver"))
 			r = gpv_xml_set_attr(gpv_xml_find(d, "driver"), "type", "raw");
+		/* An image of its own kind: qemu must be told, never left to guess (a guest
+		 * could write a qcow2 header into a raw image). */
+		if (r >= 0 && !block && format &&
+			((r = gpv_xml_ensure(d, "driver", &drv)) < 0 ||
+				(r = gpv_xml_set_attr(drv, "name", "qemu")) < 0 ||
+				(r = gpv_xml_set_attr(drv, "type", format)) < 0))
+			return r;
 	} else {
 		const char *slash = strchr(disk, '/');
 		_cleanup_free_ char *pool = NULL;
@@ -357,6 +371,47 @@ static int set_disk(struct gpv_xml_node *devices, const char *disk)
 	if ((r = gpv_xml_add(d, "boot", NULL, &boot)) < 0)
 		return r;
 	return gpv_xml_set_attr(boot, "order", "1");
+}
+
+/* Direct kernel boot: <kernel>, <initrd> and <cmdline> in <os>, as libvirt's schema has them
+ * (the template's own, if any, replaced). */
+static int set_kernel_boot(struct gpv_xml_node *dom, const struct gpv_domain_spec *s)
+{
+	static const char *const names[] = {"kernel", "initrd", "cmdline"};
+	const char *values[] = {s->kernel, s->initrd, s->cmdline};
+	struct gpv_xml_node *os;
+	int r;
+
+	if (!s->kernel)
+		return 0;
+	if ((r = gpv_xml_ensure(dom, "os", &os)) < 0)
+		return r;
+	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+		gpv_xml_remove(gpv_xml_find(os, names[i]));
+		if (values[i] && (r = gpv_xml_add(os, names[i], values[i], NULL)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The first serial port's output, logged to a file by libvirt (virtlogd), which outlives the
+ * domain: a test reads what the guest printed after it powered off. A template without a
+ * serial port gets one. */
+static int set_serial_log(struct gpv_xml_node *devices, const char *path)
+{
+	struct gpv_xml_node *serial = gpv_xml_find(devices, "serial"), *log;
+	int r;
+
+	if (!path)
+		return 0;
+	if (!serial && ((r = gpv_xml_add(devices, "serial", NULL, &serial)) < 0 ||
+			       (r = gpv_xml_set_attr(serial, "type", "pty")) < 0))
+		return r;
+	gpv_xml_remove(gpv_xml_find(serial, "log"));
+	if ((r = gpv_xml_add(serial, "log", NULL, &log)) < 0 ||
+		(r = gpv_xml_set_attr(log, "file", path)) < 0)
+		return r;
+	return gpv_xml_set_attr(log, "append", "off");
 }
 
 /* The ISOs, as SATA CD-ROMs sda, sdb, sdc; the installer boots second, after the disk. */
@@ -633,7 +688,9 @@ int gpv_domain_build(
 		(r = set_vcpus(dom, spec->vcpus ? spec->vcpus : t->info.vcpus, t->info.smt)) < 0 ||
 		(!spec->kvm && (r = strip_kvm(dom)) < 0) ||
 		(r = gpv_xml_ensure(dom, "devices", &devices)) < 0 ||
-		(r = set_disk(devices, spec->disk)) < 0 || (r = add_cdroms(devices, spec)) < 0 ||
+		(r = set_disk(devices, spec->disk, spec->disk_format)) < 0 ||
+		(r = add_cdroms(devices, spec)) < 0 || (r = set_kernel_boot(dom, spec)) < 0 ||
+		(r = set_serial_log(devices, spec->serial_log)) < 0 ||
 		(r = set_network(devices, spec->network)) < 0 || (r = apply_features(dom, &q)) < 0)
 		goto out;
 	switch (spec->slice.kind) {

@@ -102,6 +102,16 @@ struct gpv_domain_spec {
 	unsigned long long disk_bytes;	 /* for whoever creates the volume; not in the XML */
 	/* The system disk: an absolute file or block device path, or "POOL/VOLUME"; NULL: none. */
 	const char *disk;
+	/* Its <driver type>, "qcow2" or "raw", for an image that is not the template's kind (an
+	 * imported one); NULL: the template's (raw for a block device). */
+	const char *disk_format;
+	/* Direct kernel boot: the firmware loads kernel (an absolute path) with initrd (absolute,
+	 * or NULL) and cmdline (or NULL) instead of booting a disk. NULL: none; initrd or
+	 * cmdline without a kernel is -EINVAL. */
+	const char *kernel, *initrd, *cmdline;
+	/* An absolute file the first serial port's output is logged to (<log file=...>), kept
+	 * after the domain stops; NULL: none. */
+	const char *serial_log;
 	const char *iso;	/* installer ISO, or NULL */
 	const char *virtio_iso; /* virtio-win drivers ISO, or NULL */
 	const char *seed_iso;	/* autounattend or cloud-init seed ISO, or NULL */

@@ -106,6 +106,15 @@ if [[ -x $gpupv ]]; then
     unset -f gpupv
 fi
 check 'deploy: after --template NAME, options again' --no-start gpupv deploy vm --template linux --no-s
+check 'deploy: the --boot options' "$(lines --boot-cmdline --boot-initrd --boot-kernel)" gpupv deploy vm --bo
+check 'deploy: --import' --import gpupv deploy vm --im
+check 'deploy: --serial-log' --serial-log gpupv deploy vm --se
+for o in --import --boot-kernel --boot-initrd --serial-log; do
+    check "deploy: files after $o" "$tmp/afile" gpupv deploy vm "$o" "$tmp/af"
+done
+check 'deploy: nothing offered for --boot-cmdline' '' gpupv deploy vm --boot-cmdline ''
+check 'deploy: after --boot-cmdline TEXT, options again' --boot-initrd gpupv deploy vm --boot-cmdline x --boot-i
+check 'deploy: after --import FILE, options again' --no-start gpupv deploy vm --import x --no-s
 check 'undeploy options' --keep-disk gpupv undeploy vm --k
 check 'drivers-sync options' "$(lines --check)" gpupv drivers-sync --dir /tmp --che
 check 'drivers-store actions' "$(lines add list remove)" gpupv drivers-store ''
@@ -153,6 +162,11 @@ if [[ -x $gpupv ]]; then
     from_help=$(printf '%s\n' "$help" | sed -n '/^Options/,$p' | grep -o -E -- '(^|[ ,])--?[A-Za-z][a-z-]*' |
         tr -d ' ,' | LC_ALL=C sort -u)
     check "options in '$gpupv --help'" "$from_help" gpupv -
+    # deploy's options: those its --help shows, and --verbose and --help.
+    help=$("$gpupv" deploy --help) || { echo "FAIL: '$gpupv deploy --help' failed"; exit 1; }
+    from_help=$( (printf '%s\n' "$help" | grep -o -E -- '--[a-z][a-z-]*'; echo --verbose; echo --help) |
+        LC_ALL=C sort -u)
+    check "deploy options in '$gpupv deploy --help'" "$from_help" gpupv deploy vm --
 else
     echo "note: no gpupv binary at '$gpupv' (set GPUPV); not compared with --help"
 fi

@@ -83,6 +83,89 @@ g deploy x --template linux --connect "$H" --dry-run --json &&
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["schema"]=="gpupv.deploy/1" and d["dry_run"] and [s["kind"] for s in d["steps"]]==["create-volume","define","start"] and d["domain_xml"].startswith("<domain")' "$tmp/out" &&
 	ok "--json: the plan as gpupv.deploy/1" || bad "--json: $(head -5 "$tmp/out" "$tmp/err")"
 
+# ---- --import, direct kernel boot, the serial log -------------------------------------------
+# The plan and the XML of each (the test driver keeps nothing after gpupv exits: what libvirt
+# keeps is read back in tests/deploy-daemon.sh).
+mkdir -p "$tmp/img" "$tmp/boot" "$tmp/logs"
+printf 'QFI\373\0\0\0\3' >"$tmp/img/sys.qcow2" && truncate -s 1M "$tmp/img/sys.qcow2"
+head -c 65536 /dev/urandom >"$tmp/img/sys.img"
+printf 'kernel\n' >"$tmp/boot/vmlinuz" && printf 'initrd\n' >"$tmp/boot/initrd.img"
+xq() { # FILE XPATH: an element's text or (XPATH ending in /@name) an attribute, per match
+	python3 -c '
+import sys, xml.etree.ElementTree as ET
+root, path = ET.parse(sys.argv[1]).getroot(), sys.argv[2]
+attr = None
+if "/@" in path:
+	path, attr = path.rsplit("/@", 1)
+for e in root.findall(path):
+	print(e.get(attr, "") if attr else (e.text or ""))' "$@"
+}
+dry_xml() { sed -n '/^<domain/,/^<\/domain>/p' "$tmp/out" >"$tmp/$1.xml"; }
+for fmt in qcow2 raw; do
+	f=sys.img
+	[ $fmt = qcow2 ] && f=sys.qcow2
+	if (cd "$tmp/img" && g deploy imp --template linux --import "$f" --connect "$H" --dry-run); then
+		dry_xml imp-$fmt
+		[ "$(xq "$tmp/imp-$fmt.xml" "devices/disk[@device='disk']/source/@file")" = "$tmp/img/$f" ] &&
+			[ "$(xq "$tmp/imp-$fmt.xml" "devices/disk[@device='disk']/@type")" = file ] &&
+			[ "$(xq "$tmp/imp-$fmt.xml" "devices/disk[@device='disk']/driver/@type")" = $fmt ] &&
+			virt-xml-validate "$tmp/imp-$fmt.xml" domain >/dev/null &&
+			ok "--import $fmt (relative path): <disk type='file'> at the absolute path, driver type $fmt" ||
+			bad "--import $fmt XML: $(grep -A4 'device="disk"' "$tmp/imp-$fmt.xml")"
+		! grep -q "create-volume\|qcow2 volume" "$tmp/out" &&
+			has "its disk: the $fmt image $tmp/img/$f, imported (undeploy leaves it)" &&
+			ok "--import $fmt: the plan makes no volume and says the image stays" ||
+			bad "--import $fmt plan: $(cat "$tmp/out")"
+	else
+		bad "--import $fmt: $(cat "$tmp/err")"
+	fi
+done
+if (cd "$tmp/boot" && g deploy kb --template linux --boot-kernel vmlinuz --boot-initrd ./initrd.img \
+	--boot-cmdline 'console=ttyS0 root=/dev/vda1 quiet' --serial-log ../logs/kb.log --connect "$H" --dry-run); then
+	dry_xml kb
+	[ "$(xq "$tmp/kb.xml" os/kernel)" = "$tmp/boot/vmlinuz" ] &&
+		[ "$(xq "$tmp/kb.xml" os/initrd)" = "$tmp/boot/initrd.img" ] &&
+		[ "$(xq "$tmp/kb.xml" os/cmdline)" = "console=ttyS0 root=/dev/vda1 quiet" ] &&
+		[ "$(xq "$tmp/kb.xml" devices/serial/log/@file)" = "$tmp/logs/kb.log" ] &&
+		[ -z "$(xq "$tmp/kb.xml" "devices/disk[@device='disk']/@type")" ] &&
+		virt-xml-validate "$tmp/kb.xml" domain >/dev/null &&
+		ok "--boot-kernel/--boot-initrd/--boot-cmdline/--serial-log: <os> and <serial><log> with absolute paths, no disk" ||
+		bad "kernel boot XML: $(cat "$tmp/kb.xml")"
+	grep -q "1  define the domain 'kb' (linux, .*; no disk; direct kernel boot: $tmp/boot/vmlinuz, initrd $tmp/boot/initrd.img, command line 'console=ttyS0 root=/dev/vda1 quiet'; serial console logged to $tmp/logs/kb.log)" "$tmp/out" &&
+		ok "kernel boot without --disk: the plan makes no volume and says what boots" ||
+		bad "kernel boot plan: $(cat "$tmp/out")"
+else
+	bad "kernel boot dry-run: $(cat "$tmp/err")"
+fi
+g deploy kb --template linux --boot-kernel "$tmp/boot/vmlinuz" --boot-cmdline 'console=ttyS0' \
+	--import "$tmp/img/sys.qcow2" --connect "$H" --dry-run --json &&
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+kinds = [s["kind"] for s in d["steps"]]
+assert kinds == ["define", "start"], kinds
+assert "direct kernel boot: " + sys.argv[2] in d["steps"][0]["what"], d["steps"][0]
+assert "the qcow2 image " + sys.argv[3] in d["steps"][0]["what"], d["steps"][0]
+x = d["domain_xml"]
+assert "<kernel>" + sys.argv[2] + "</kernel>" in x and "<cmdline>console=ttyS0</cmdline>" in x, x
+assert "<initrd>" not in x, x
+' "$tmp/out" "$tmp/boot/vmlinuz" "$tmp/img/sys.qcow2" &&
+	ok "--json: the define step and the domain XML show the kernel and the imported image" ||
+	bad "--json with --boot-kernel and --import: $(cat "$tmp/out" "$tmp/err")"
+g deploy kb --template linux --boot-kernel "$tmp/boot/vmlinuz" --disk 2G --connect "$H" --dry-run &&
+	has "create the 2 GiB qcow2 volume 'kb.qcow2'" &&
+	ok "kernel boot with --disk: the volume is made" || bad "kernel boot with --disk: $(cat "$tmp/out")"
+# Applied (the test driver keeps it while gpupv runs): no pool is asked for, and a failure at
+# the define step undoes nothing of the person's.
+g deploy kb --template linux --boot-kernel "$tmp/boot/vmlinuz" --pool nosuchpool --no-start --connect "$H" &&
+	has "deployed 'kb'" && ok "kernel boot without --disk needs no pool" ||
+	bad "kernel boot with no pool: $(cat "$tmp/err")"
+before=$(md5sum <"$tmp/img/sys.qcow2")
+GPUPV_TEST_FAIL_STEP=1 g deploy imp --template linux --import "$tmp/img/sys.qcow2" --connect "$H"
+[ $? = 1 ] && has "checked: no domain 'imp' is left" && [ "$(md5sum <"$tmp/img/sys.qcow2")" = "$before" ] &&
+	ok "--import, a failure at define: nothing left, the image as it was" ||
+	bad "--import rollback: $(cat "$tmp/err")"
+
 # ---- the GPUs of a host that is not this one: libvirt's node devices ------------------------
 # Without --root, a test:// (or remote) URI's GPUs are libvirt's: the demo host's.
 if "$GPUPV" deploy lan --template linux --gpu 0000:0c:00.0 --connect "$H" --dry-run >"$tmp/out" 2>"$tmp/err"; then
@@ -228,6 +311,24 @@ bad_input "--user and --password-file go together" vm --template linux --user al
 printf "pw\n" >"$tmp/pw2" && chmod 600 "$tmp/pw2"
 bad_input "alice" alice --template linux --user alice --password-file "$tmp/pw2"
 bad_input "--template is needed" vm
+# --import, --boot-*, --serial-log: each names the file or the options, and the fix.
+bad_input "--import IMAGE and --disk SIZE both give the system disk.*drop --disk" vm --template linux --import "$tmp/img/sys.qcow2" --disk 8G
+bad_input "--import IMAGE and --iso FILE do not go together.*drop --iso" vm --template linux --import "$tmp/img/sys.qcow2" --iso "$tmp/img/sys.img"
+bad_input "--import '$tmp/img/none.qcow2': No such file or directory" vm --template linux --import "$tmp/img/none.qcow2"
+bad_input "--import '$tmp/img' is a folder, not a file" vm --template linux --import "$tmp/img"
+: >"$tmp/img/empty.img"
+bad_input "--import '$tmp/img/empty.img' is empty" vm --template linux --import "$tmp/img/empty.img"
+printf 'KDMV\1\0\0\0' >"$tmp/img/disk.vmdk"
+bad_input "is a vmdk image.*qemu-img convert -O qcow2" vm --template linux --import "$tmp/img/disk.vmdk"
+printf 'QFI\373\0\0\0\1' >"$tmp/img/old.qcow"
+bad_input "is a qcow (version 1) image" vm --template linux --import "$tmp/img/old.qcow"
+bad_input "--boot-initrd needs --boot-kernel" vm --template linux --boot-initrd "$tmp/boot/initrd.img"
+bad_input "--boot-cmdline needs --boot-kernel" vm --template linux --boot-cmdline console=ttyS0
+bad_input "--boot-kernel '$tmp/boot/nothing': No such file" vm --template linux --boot-kernel "$tmp/boot/nothing"
+bad_input "--boot-initrd '$tmp/boot/nothing': No such file" vm --template linux --boot-kernel "$tmp/boot/vmlinuz" --boot-initrd "$tmp/boot/nothing"
+bad_input "template 'windows11' is a Windows guest" vm --template windows11 --boot-kernel "$tmp/boot/vmlinuz"
+bad_input "--serial-log '$tmp/no/dir/s.log': its folder" vm --template linux --serial-log "$tmp/no/dir/s.log"
+bad_input "--serial-log '$tmp/logs' is a folder" vm --template linux --serial-log "$tmp/logs"
 # (a host where no domain has the GT 710 yet)
 sed '/<hostdev/,/<\/hostdev>/d' "$tmp/host.xml" >"$tmp/host-free.xml"
 g deploy vm --template linux --connect "test://$tmp/host-free.xml" --gpu 0000:0c:00.0 --share 50 --dry-run &&

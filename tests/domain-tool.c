@@ -79,6 +79,38 @@ int main(int argc, char **argv)
 				}
 				written++;
 			}
+	/* Every template with an imported raw image and direct kernel boot, and with a kernel
+	 * boot and no disk, the serial console logged. */
+	for (size_t i = 0; i < n; i++)
+		for (int v = 0; v < 2; v++) {
+			const struct gpv_template_info *t = gpv_template_info(list[i]);
+			_cleanup_free_ char *name = gpv_strf(
+				"%s-%s", t->name, v ? "kernel-nodisk" : "import-raw-kernel");
+			_cleanup_free_ char *xml = NULL;
+			struct gpv_domain_spec s = {
+				.name = name,
+				.disk = v ? NULL : "/srv/images/vm.img",
+				.disk_format = v ? NULL : "raw",
+				.kernel = "/srv/boot/vmlinuz",
+				.initrd = v ? "/srv/boot/initrd.img" : NULL,
+				.cmdline = "console=ttyS0 root=/dev/vda1 panic=-1",
+				.serial_log = "/var/log/gpupv/serial.log",
+				.network = "default",
+				.kvm = true,
+				.slice = domain_cases[1].slice,
+			};
+
+			if (!name)
+				return 1;
+			r = gpv_domain_build(list[i], &s, &xml);
+			if (r >= 0)
+				r = write_file(argv[1], name, xml);
+			if (r < 0) {
+				fprintf(stderr, "domain-tool: %s: %s\n", name, strerror(-r));
+				return 1;
+			}
+			written++;
+		}
 	for (size_t c = 0; c < ELEMENTSOF(domain_cases); c++) {
 		_cleanup_free_ char *xml = NULL, *name = NULL;
 

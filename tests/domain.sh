@@ -21,8 +21,8 @@ export GPUPV_TEMPLATES="$top_srcdir/templates"
 mkdir "$tmp/xml"
 "$tool" "$tmp/xml" >"$tmp/out" 2>&1 || { cat "$tmp/out"; bad "domain-tool: exit $?"; }
 n=$(ls "$tmp/xml" | wc -l)
-# 2 templates x 8 slices x 4 variants, and 2 mdev nodedevs.
-[ "$n" -eq 66 ] || bad "domain-tool wrote $n files, not 66"
+# 2 templates x 8 slices x 4 variants, 2 templates x 2 kernel boots, and 2 mdev nodedevs.
+[ "$n" -eq 70 ] || bad "domain-tool wrote $n files, not 70"
 
 domains=0
 for f in "$tmp/xml"/*.xml; do
@@ -45,6 +45,18 @@ virsh -c test:///default <"$tmp/cmds" >"$tmp/virsh" 2>&1 || { cat "$tmp/virsh"; 
 defined=$(grep -c "^Domain '.*' defined from" "$tmp/virsh")
 [ "$defined" -eq "$domains" ] || { grep -v "defined from" "$tmp/virsh" | head -20; bad "test driver defined $defined of $domains domains"; }
 grep -q '^windows11-whole-geforce-kvm-lg$' "$tmp/virsh" || bad "windows11-whole-geforce-kvm-lg is not listed"
+# The kernel boots as libvirt reads them back: <os> holds the kernel, and the serial its log.
+for d in linux-kernel-nodisk linux-import-raw-kernel windows11-kernel-nodisk; do
+	grep -q "^$d\$" "$tmp/virsh" || bad "$d is not listed"
+done
+virsh -c test:///default "define $tmp/xml/linux-kernel-nodisk.xml; dumpxml linux-kernel-nodisk" >"$tmp/kb" 2>&1
+grep -q "<kernel>/srv/boot/vmlinuz</kernel>" "$tmp/kb" && grep -q "<initrd>/srv/boot/initrd.img</initrd>" "$tmp/kb" &&
+	grep -q "<cmdline>console=ttyS0 root=/dev/vda1 panic=-1</cmdline>" "$tmp/kb" &&
+	grep -q "<log file='/var/log/gpupv/serial.log' append='off'/>" "$tmp/kb" &&
+	! grep -q "device='disk'" "$tmp/kb" || { cat "$tmp/kb"; bad "linux-kernel-nodisk as libvirt reads it back"; }
+virsh -c test:///default "define $tmp/xml/linux-import-raw-kernel.xml; dumpxml linux-import-raw-kernel" >"$tmp/kb" 2>&1
+grep -q "<source file='/srv/images/vm.img'" "$tmp/kb" && grep -q "<driver name='qemu' type='raw'" "$tmp/kb" ||
+	{ cat "$tmp/kb"; bad "linux-import-raw-kernel's disk as libvirt reads it back"; }
 
 # gpupv templates: the shipped ones, one added in a folder, and a broken one.
 "$GPUPV" templates >"$tmp/out" 2>&1 || bad "templates: exit $?"

@@ -496,6 +496,61 @@ TEST(domain_defaults_and_disks)
 	gpv_xml_free(doc);
 }
 
+/* An imported image, direct kernel boot and the serial log. */
+TEST(domain_import_and_kernel_boot)
+{
+	struct gpv_domain_spec s = {.name = "d",
+		.kvm = true,
+		.disk = "/srv/images/d.img",
+		.disk_format = "raw",
+		.kernel = "/srv/boot/vmlinuz",
+		.initrd = "/srv/boot/initrd.img",
+		.cmdline = "console=ttyS0 root=/dev/vda1 x<y&z",
+		.serial_log = "/var/log/d-serial.log"};
+	_cleanup_free_ char *xml = NULL, *xml2 = NULL, *t = NULL;
+	struct gpv_xml_doc *doc;
+	struct gpv_xml_node *d;
+
+	use_source_templates();
+	xml = build("linux", &s);
+	doc = parse(xml);
+	d = gpv_xml_root(doc);
+	/* The image where it is, read as raw (the template's disk is qcow2). */
+	check(gpv_xml_find(d, "devices/disk[@device='disk']/source[@file='/srv/images/d.img']"));
+	check_streq(gpv_xml_attr(gpv_xml_find(d, "devices/disk[@device='disk']"), "type"), "file");
+	check_streq(gpv_xml_attr(gpv_xml_find(d, "devices/disk[@device='disk']/driver"), "type"),
+		"raw");
+	check_int(gpv_xml_count(d, "devices/disk[@device='disk']/driver"), 1);
+	check(gpv_xml_text(gpv_xml_find(d, "os/kernel"), &t) == 0);
+	check_streq(t, "/srv/boot/vmlinuz");
+	free(TAKE_PTR(t));
+	check(gpv_xml_text(gpv_xml_find(d, "os/initrd"), &t) == 0);
+	check_streq(t, "/srv/boot/initrd.img");
+	free(TAKE_PTR(t));
+	/* The command line as given, escaped in the file and read back whole. */
+	check(gpv_xml_text(gpv_xml_find(d, "os/cmdline"), &t) == 0);
+	check_streq(t, "console=ttyS0 root=/dev/vda1 x<y&z");
+	check(gpv_xml_find(d, "os/type"));
+	check_int(gpv_xml_count(d, "devices/serial"), 1);
+	check(gpv_xml_find(d, "devices/serial/log[@file='/var/log/d-serial.log']"));
+	check_streq(gpv_xml_attr(gpv_xml_find(d, "devices/serial/log"), "append"), "off");
+	gpv_xml_free(doc);
+
+	/* A template without a serial port gets one; no disk, no initrd, qcow2. */
+	s.disk = NULL;
+	s.initrd = NULL;
+	s.cmdline = NULL;
+	xml2 = build("windows11", &s);
+	doc = parse(xml2);
+	d = gpv_xml_root(doc);
+	check_int(gpv_xml_count(d, "devices/disk[@device='disk']"), 0);
+	check(gpv_xml_find(d, "os/kernel"));
+	check(gpv_xml_find(d, "os/initrd") == NULL);
+	check(gpv_xml_find(d, "os/cmdline") == NULL);
+	check(gpv_xml_find(d, "devices/serial[@type='pty']/log[@file='/var/log/d-serial.log']"));
+	gpv_xml_free(doc);
+}
+
 TEST(domain_bad_specs)
 {
 	struct gpv_template *t = NULL;
@@ -525,7 +580,29 @@ TEST(domain_bad_specs)
 	check_int(gpv_domain_build(t, &s, &xml), -EINVAL);
 	s.slice = (struct gpv_slice){.kind = GPV_SLICE_MDEV, .mdev_uuid = "not-a-uuid"};
 	check_int(gpv_domain_build(t, &s, &xml), -EINVAL);
+	s.slice = (struct gpv_slice){.kind = GPV_SLICE_NONE};
+	/* An initrd or a command line without a kernel; relative files; an unknown format. */
+	s.initrd = "/boot/initrd.img";
+	check_int(gpv_domain_build(t, &s, &xml), -EINVAL);
+	s.initrd = NULL;
+	s.cmdline = "console=ttyS0";
+	check_int(gpv_domain_build(t, &s, &xml), -EINVAL);
+	s.kernel = "vmlinuz";
+	check_int(gpv_domain_build(t, &s, &xml), -EINVAL);
+	s.kernel = "/boot/vmlinuz";
+	s.initrd = "initrd.img";
+	check_int(gpv_domain_build(t, &s, &xml), -EINVAL);
+	s.initrd = NULL;
+	s.serial_log = "serial.log";
+	check_int(gpv_domain_build(t, &s, &xml), -EINVAL);
+	s.serial_log = NULL;
+	s.disk = "/srv/d.vmdk";
+	s.disk_format = "vmdk";
+	check_int(gpv_domain_build(t, &s, &xml), -EINVAL);
 	check(xml == NULL);
+	s.disk_format = "qcow2";
+	check_int(gpv_domain_build(t, &s, &xml), 0);
+	free(xml);
 	gpv_template_free(t);
 }
 
