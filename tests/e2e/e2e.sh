@@ -56,6 +56,7 @@ echo "==== $model IOMMU: L1 boots (kernel $kver)"
 "$vm/run-guest" --rootfs host --iommu "$model" --cpus 1 --memory 2048 --timeout 280 \
 	--keep "$tmp/l1" --env "E2E_VMLINUX=$tmp/l1/vmlinux" \
 	--env "E2E_KERNEL=$l2/kernel" --env "E2E_INITRD=$l2/initrd" \
+	--env "E2E_TEMPLATE=$top_srcdir/templates/linux.xml" \
 	"$GPUPV" "$here/guest-e2e.sh" "$tmp/out"
 rc=$?
 t=$(($(date +%s) - t0))
@@ -65,7 +66,7 @@ if [ $rc != 0 ]; then
 	echo "FAIL: $model: $([ $rc = 125 ] && echo "L1 did not run the test" || echo "$rc steps failed")"
 	exit 1
 fi
-for s in setup precheck deploy l2 undeploy gpupv-deploy gpupv-undeploy deploy-fail; do
+for s in setup precheck deploy l2 undeploy gpupv-deploy gpupv-l2 gpupv-undeploy deploy-fail; do
 	grep -q "^$s ok " "$tmp/out/steps.txt" || { echo "FAIL: $model: step $s did not pass"; exit 1; }
 done
 echo "PASS: $model: precheck, deploy, the L2 guest's GPU checks, undeploy, gpupv deploy and undeploy, a failure at each deploy step undone, in $t s"
