@@ -175,8 +175,8 @@ deploy() {
 
 l2() {
 	# The guest powers off when it is done (on_poweroff: destroy).
-	wait_for 1800 sh -c "! virsh domstate $NAME 2>/dev/null | grep -qx running" ||
-		{ why "the L2 guest still runs after 180 s"; }
+	wait_for 1200 sh -c "! virsh domstate $NAME 2>/dev/null | grep -qx running" ||
+		{ why "the L2 guest still runs after 120 s"; }
 	log=/var/log/libvirt/qemu/$NAME-serial.log
 	tr -d '\r' <"$log" >"$OUT/l2/serial.log"
 	grep '^E2E-L2 ' "$OUT/l2/serial.log"
@@ -211,7 +211,7 @@ check_clean() { # the L1 host as it was before deploy
 }
 
 # gpupv deploy of the display: what a user types, made to fit L1 (2 vCPUs, 2 GiB, no network).
-DEPLOY="deploy e2e-display --template linux --gpu $DISPLAY --share 100 --memory 512M --cpus 1 --disk 1G --network none"
+DEPLOY="deploy e2e-display --gpu $DISPLAY --share 100 --memory 512M --cpus 1 --disk 1G --network none"
 
 SERIAL=/var/log/libvirt/qemu/e2e-display-serial.log
 gpupv_deploy() {
@@ -238,8 +238,8 @@ gpupv_deploy() {
 }
 
 gpupv_l2() {
-	wait_for 2400 sh -c "! virsh domstate e2e-display 2>/dev/null | grep -qx running" ||
-		why "the L2 guest still runs after 240 s"
+	wait_for 1200 sh -c "! virsh domstate e2e-display 2>/dev/null | grep -qx running" ||
+		why "the L2 guest still runs after 120 s"
 	tr -d '\r' <"$SERIAL" >"$OUT/gpupv-l2/serial.log"
 	grep '^E2E-L2 ' "$OUT/gpupv-l2/serial.log"
 	ok=1
@@ -260,7 +260,7 @@ gpupv_undeploy() {
 deploy_fail() {
 	# The plan's steps, by kind, in order.
 	# shellcheck disable=SC2086 # DEPLOY is words
-	kinds=$("$GPUPV" $DEPLOY --dry-run --json | python3 -c 'import json, sys
+	kinds=$("$GPUPV" $DEPLOY --template linux --dry-run --json | python3 -c 'import json, sys
 print(" ".join(s["kind"] for s in json.load(sys.stdin)["steps"]))') ||
 		{ why "cannot read deploy's plan"; return 1; }
 	echo "note: the plan: $kinds"
@@ -269,7 +269,7 @@ print(" ".join(s["kind"] for s in json.load(sys.stdin)["steps"]))') ||
 	for kind in $kinds; do
 		n=$((n + 1))
 		# shellcheck disable=SC2086 # DEPLOY is words
-		if GPUPV_TEST_FAIL_STEP=$n "$GPUPV" $DEPLOY 2>"$OUT/deploy-fail/err-$n"; then
+		if GPUPV_TEST_FAIL_STEP=$n "$GPUPV" $DEPLOY --template linux 2>"$OUT/deploy-fail/err-$n"; then
 			why "deploy succeeded with a failure forced at step $n ($kind)"
 			return 1
 		fi
