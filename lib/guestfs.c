@@ -33,6 +33,7 @@ static GPV_DL_SYM(guestfs_inspect_get_distro);
 static GPV_DL_SYM(guestfs_inspect_get_product_name);
 static GPV_DL_SYM(guestfs_inspect_get_mountpoints);
 static GPV_DL_SYM(guestfs_list_filesystems);
+static GPV_DL_SYM(guestfs_read_file);
 static GPV_DL_SYM(guestfs_mount);
 static GPV_DL_SYM(guestfs_mount_ro);
 static GPV_DL_SYM(guestfs_lstatns);
@@ -79,6 +80,7 @@ static int guestfs_open(void)
 		GPV_DL_ENTRY(guestfs_inspect_get_product_name),
 		GPV_DL_ENTRY(guestfs_inspect_get_mountpoints),
 		GPV_DL_ENTRY(guestfs_list_filesystems),
+		GPV_DL_ENTRY(guestfs_read_file),
 		GPV_DL_ENTRY(guestfs_mount),
 		GPV_DL_ENTRY(guestfs_mount_ro),
 		GPV_DL_ENTRY(guestfs_lstatns),
@@ -354,13 +356,99 @@ static int mount_single(struct gpv_guestfs *g, bool readonly, struct gpv_guestfs
 	return r;
 }
 
+/* KEY's value in os-release(5) text (quotes removed), or NULL. Caller frees. */
+static char *os_release_value(const char *text, size_t len, const char *key)
+{
+	size_t klen = strlen(key);
+
+	for (const char *l = text, *end = text + len; l < end;) {
+		const char *nl = memchr(l, '\n', (size_t)(end - l)), *v;
+		size_t vlen;
+
+		if (!nl)
+			nl = end;
+		if ((size_t)(nl - l) > klen && strncmp(l, key, klen) == 0 && l[klen] == '=') {
+			v = l + klen + 1;
+			vlen = (size_t)(nl - v);
+			if (vlen >= 2 && (v[0] == '"' || v[0] == '\'') && v[vlen - 1] == v[0]) {
+				v++;
+				vlen -= 2;
+			}
+			return strndup(v, vlen);
+		}
+		l = nl + 1;
+	}
+	return NULL;
+}
+
+/*
+ * The common case without libguestfs's inspection, which reads every file system and costs
+ * seconds under emulation: one file system in the image, of a type only Linux roots use
+ * whole (not btrfs, whose root may be a subvolume), that has /etc/os-release once mounted.
+ * 1: mounted, *os filled; 0: not this case, nothing mounted (inspect instead).
+ */
+static int mount_plain_linux(struct gpv_guestfs *g, bool readonly, struct gpv_guestfs_os *os)
+{
+	static const char *const plain[] = {"ext2", "ext3", "ext4", "xfs"};
+	char **fs = sym_guestfs_list_filesystems(g->h), *text = NULL;
+	const char *dev = NULL, *type = NULL;
+	size_t n = 0, len = 0;
+	int r = 0;
+
+	if (!fs)
+		return fail(g);
+	for (size_t i = 0; fs[i] && fs[i + 1]; i += 2) {
+		if (streq(fs[i + 1], "unknown") || streq(fs[i + 1], "swap"))
+			continue;
+		dev = fs[i];
+		type = fs[i + 1];
+		n++;
+	}
+	if (n != 1)
+		goto out;
+	for (size_t i = 0; i < ELEMENTSOF(plain); i++)
+		if (streq(type, plain[i]))
+			r = 1;
+	if (!r)
+		goto out;
+	r = mount_one(g, dev, "/", readonly);
+	if (r < 0)
+		goto out;
+	text = sym_guestfs_read_file(g->h, "/etc/os-release", &len);
+	if (!text) {
+		/* Not told by this file (an old release, or no OS): inspection decides. */
+		r = sym_guestfs_umount_all(g->h) < 0 ? fail(g) : 0;
+		goto out;
+	}
+	os->type = strdup("linux");
+	os->root = strdup(dev);
+	os->distro = os_release_value(text, len, "ID");
+	os->product = os_release_value(text, len, "PRETTY_NAME");
+	r = os->type && os->root ? 1 : -ENOMEM;
+	gpv_debug("libguestfs: %s (%s) has /etc/os-release: %s, mounted as / without inspection",
+		dev, type, os->product ? os->product : "no PRETTY_NAME");
+out:
+	free(text);
+	free_strv(fs);
+	return r;
+}
+
 int gpv_guestfs_mount_os(struct gpv_guestfs *g, bool readonly, struct gpv_guestfs_os *ret)
 {
 	struct gpv_guestfs_os os = {0};
-	char **roots = sym_guestfs_inspect_os(g->h), **mp = NULL;
+	char **roots, **mp = NULL;
 	size_t n = 0;
-	int r = 0;
+	int r = mount_plain_linux(g, readonly, &os);
 
+	if (r < 0) {
+		gpv_guestfs_os_clear(&os);
+		return r;
+	}
+	if (r > 0) {
+		*ret = os;
+		return 0;
+	}
+	roots = sym_guestfs_inspect_os(g->h);
 	if (!roots)
 		return fail(g);
 	while (roots[n])
@@ -618,7 +706,9 @@ int gpv_guestfs_shutdown(struct gpv_guestfs *g)
 	if (!g->launched || g->shut_down)
 		return 0;
 	g->shut_down = true;
-	if (sym_guestfs_sync(g->h) < 0 || sym_guestfs_umount_all(g->h) < 0)
+	/* Unmounting writes everything back (a sync before it would only flush twice); the
+	 * shutdown then waits for qemu to write its image and exit. */
+	if (sym_guestfs_umount_all(g->h) < 0)
 		r = fail(g);
 	/* Also when the above failed: the appliance is stopped either way. */
 	if (sym_guestfs_shutdown(g->h) < 0 && r >= 0)
