@@ -232,10 +232,6 @@ static int stage_one(struct gpv_ds_dir *d, const struct gpv_ds_file *f,
 	r = copy_fd(src, fd);
 	if (r < 0)
 		return r;
-	/* Start this file's writeback now, without waiting for it (as dpkg does for each file
-	 * it unpacks): the disk writes it while the next files are copied, and the flush at the
-	 * end of the sync only waits for what is left. */
-	(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	if (fchmod(fd, f->mode) < 0 || futimens(fd, times) < 0)
 		return -errno;
 	r = close(TAKE_FD(fd));
@@ -300,21 +296,6 @@ static int dir_remove(void *t, const char *path)
 		return pfd;
 	if (unlinkat(pfd, base, 0) < 0)
 		return errno == ENOENT ? 0 : errno == EISDIR || errno == EPERM ? -EISDIR : -errno;
-	return 0;
-}
-
-static int dir_remove_dir(void *t, const char *path)
-{
-	_cleanup_close_ int pfd = -1;
-	const char *base;
-
-	pfd = open_parent(t, path, false, &base);
-	if (pfd == -ENOENT || pfd == -ENOTDIR)
-		return 0;
-	if (pfd < 0)
-		return pfd;
-	if (unlinkat(pfd, base, AT_REMOVEDIR) < 0)
-		return errno == ENOENT ? 0 : errno == EEXIST ? -ENOTEMPTY : -errno;
 	return 0;
 }
 
@@ -403,7 +384,6 @@ const struct gpv_ds_target_ops gpv_ds_dir_ops = {
 	.unstage = dir_unstage,
 	.commit = dir_commit,
 	.remove = dir_remove,
-	.remove_dir = dir_remove_dir,
 	.flush = dir_flush,
 	.free_bytes = dir_free_bytes,
 };
