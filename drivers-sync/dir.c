@@ -299,6 +299,21 @@ static int dir_remove(void *t, const char *path)
 	return 0;
 }
 
+static int dir_remove_dir(void *t, const char *path)
+{
+	_cleanup_close_ int pfd = -1;
+	const char *base;
+
+	pfd = open_parent(t, path, false, &base);
+	if (pfd == -ENOENT || pfd == -ENOTDIR)
+		return 0;
+	if (pfd < 0)
+		return pfd;
+	if (unlinkat(pfd, base, AT_REMOVEDIR) < 0)
+		return errno == ENOENT ? 0 : errno == EEXIST ? -ENOTEMPTY : -errno;
+	return 0;
+}
+
 static int dir_flush(void *t)
 {
 	_cleanup_close_ int fd = open_beneath(t, "", O_RDONLY | O_DIRECTORY);
@@ -384,6 +399,7 @@ const struct gpv_ds_target_ops gpv_ds_dir_ops = {
 	.unstage = dir_unstage,
 	.commit = dir_commit,
 	.remove = dir_remove,
+	.remove_dir = dir_remove_dir,
 	.flush = dir_flush,
 	.free_bytes = dir_free_bytes,
 };
