@@ -27,6 +27,14 @@ struct resolved {
 	char *real; /* where it is, with no link on the way: "/usr/lib/firmware/nvidia" */
 };
 
+/* What a path was when the plan read its folder (gpv_ds_image_ops.prefetch): a stat or an
+ * error, until the first change to the guest. */
+struct cached {
+	char *path;
+	int err;
+	struct gpv_ds_file f;
+};
+
 struct gpv_ds_image {
 	struct gpv_guestfs *g;
 	struct gpv_guestfs_os os;
@@ -36,6 +44,8 @@ struct gpv_ds_image {
 	const char *manifest; /* the manifest's path in the guest */
 	struct resolved *dirs; /* folders resolved so far (the sync never removes one) */
 	size_t n_dirs;
+	struct cached *cache; /* sorted by path */
+	size_t n_cache;
 };
 
 /* A disk's format from its first bytes (qemu's own guess is never asked for): an image gpupv
@@ -206,8 +216,20 @@ const char *gpv_ds_image_manifest_path(const struct gpv_ds_image *img)
 	return img->manifest;
 }
 
+static void drop_cache(struct gpv_ds_image *img)
+{
+	for (size_t i = 0; i < img->n_cache; i++) {
+		free(img->cache[i].path);
+		gpv_ds_file_clear(&img->cache[i].f);
+	}
+	free(img->cache);
+	img->cache = NULL;
+	img->n_cache = 0;
+}
+
 static void release(struct gpv_ds_image *img)
 {
+	drop_cache(img);
 	for (size_t i = 0; i < img->n_dirs; i++) {
 		free(img->dirs[i].dir);
 		free(img->dirs[i].real);
@@ -435,36 +457,173 @@ static int locate(struct gpv_ds_image *img, const char *path, bool create, char 
 
 /* ---- the operations ---- */
 
-static int image_lstat(void *t, const char *path, struct gpv_ds_file *ret)
+/* A guest file's stat as the engine compares it: -EISDIR for anything not a file or a link. */
+static int to_file(const struct gpv_ds_image *img, const struct stat *st, char *target,
+	struct gpv_ds_file *ret)
 {
-	struct gpv_ds_image *img = t;
-	_cleanup_free_ char *full = NULL;
 	struct gpv_ds_file f = {0};
-	struct stat st;
-	int r = locate(img, path, false, &full, NULL);
 
-	if (r < 0)
-		return r;
-	r = gpv_guestfs_lstat(img->g, full, &st);
-	if (r < 0)
-		return r;
-	f.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-	if (S_ISLNK(st.st_mode)) {
+	f.mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	if (S_ISLNK(st->st_mode)) {
 		f.type = GPV_DS_LINK;
 		f.mode = 0777;
-		r = gpv_guestfs_readlink(img->g, full, &f.target);
-		if (r < 0)
-			return r;
-	} else if (S_ISREG(st.st_mode)) {
+		f.target = target;
+	} else if (S_ISREG(st->st_mode)) {
 		f.type = GPV_DS_REG;
 		/* NTFS has no POSIX modes: every file is taken as the mode a Windows set gives. */
-		f.mode = img->windows ? 0644 : st.st_mode & 07777;
-		f.size = (uint64_t)st.st_size;
+		f.mode = img->windows ? 0644 : st->st_mode & 07777;
+		f.size = (uint64_t)st->st_size;
 	} else {
 		return -EISDIR;
 	}
 	*ret = f;
 	return 0;
+}
+
+static int by_path(const void *a, const void *b)
+{
+	return strcmp(((const struct cached *)a)->path, ((const struct cached *)b)->path);
+}
+
+static int image_lstat(void *t, const char *path, struct gpv_ds_file *ret)
+{
+	struct gpv_ds_image *img = t;
+	_cleanup_free_ char *full = NULL, *target = NULL;
+	const struct cached key = { .path = (char *)path }, *c = NULL;
+	struct stat st;
+	int r;
+
+	if (img->n_cache)
+		c = bsearch(&key, img->cache, img->n_cache, sizeof(*c), by_path);
+	if (c) {
+		if (c->err < 0)
+			return c->err;
+		*ret = c->f;
+		ret->path = NULL;
+		if (c->f.target && !(ret->target = strdup(c->f.target)))
+			return -ENOMEM;
+		return 0;
+	}
+	r = locate(img, path, false, &full, NULL);
+	if (r < 0)
+		return r;
+	r = gpv_guestfs_lstat(img->g, full, &st);
+	if (r >= 0 && S_ISLNK(st.st_mode))
+		r = gpv_guestfs_readlink(img->g, full, &target);
+	if (r >= 0)
+		r = to_file(img, &st, target, ret);
+	if (r >= 0)
+		target = NULL;
+	return r;
+}
+
+/* The folder part of a path ("/usr/lib" of "/usr/lib/libcuda.so.1"); its length. */
+static size_t dir_len(const char *path)
+{
+	size_t l = (size_t)(strrchr(path, '/') - path);
+
+	return l ? l : 1;
+}
+
+static int by_folder(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	size_t lx = dir_len(x), ly = dir_len(y);
+	int c = strncmp(x, y, lx < ly ? lx : ly);
+
+	if (c)
+		return c;
+	if (lx != ly)
+		return lx < ly ? -1 : 1;
+	return strcmp(x, y);
+}
+
+/* One folder's paths (same folder, at least one): resolved once, read in one lstat_list. */
+static int prefetch_folder(struct gpv_ds_image *img, const char *const *paths, size_t n)
+{
+	_cleanup_free_ char *dir = strndup(paths[0], dir_len(paths[0])), *real = NULL;
+	_cleanup_free_ const char **names = calloc(n, sizeof(*names));
+	_cleanup_free_ struct gpv_guestfs_entry *e = calloc(n, sizeof(*e));
+	int r;
+
+	if (!dir || !names || !e)
+		return -ENOMEM;
+	r = resolve_dir(img, dir, false, &real);
+	for (size_t i = 0; i < n; i++)
+		names[i] = strrchr(paths[i], '/') + 1;
+	if (r == -ENOENT || r == -ENOTDIR || r == -EXDEV || r == -ELOOP)
+		/* Every path in it would find the same: no such folder, a link out... */
+		for (size_t i = 0; i < n; i++)
+			e[i].err = r;
+	else if (r >= 0) {
+		r = gpv_guestfs_lstat_list(img->g, real, names, n, e);
+		gpv_debug("drivers-sync: %s: %zu paths read at once (lstatnslist)", dir, n);
+	} else {
+		return r;
+	}
+	if (r < 0 && e[0].err == 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		struct cached *c = &img->cache[img->n_cache];
+
+		*c = (struct cached){ .err = e[i].err };
+		if (!(c->path = strdup(paths[i]))) {
+			free(e[i].target);
+			continue;
+		}
+		if (!c->err) {
+			c->err = to_file(img, &e[i].st, e[i].target, &c->f);
+			if (c->err < 0)
+				free(e[i].target);
+		}
+		img->n_cache++;
+	}
+	return 0;
+}
+
+static void image_prefetch(void *t, const char *const *paths_in, size_t n)
+{
+	struct gpv_ds_image *img = t;
+	_cleanup_free_ const char **paths = calloc(n ? n : 1, sizeof(*paths));
+	size_t k = 0;
+	int r = 0;
+
+	drop_cache(img);
+	if (!paths || !(img->cache = calloc(n ? n : 1, sizeof(*img->cache))))
+		return;
+	/* Only the paths locate() takes: any other is left to image_lstat(). */
+	for (size_t i = 0; i < n; i++) {
+		const char *p = paths_in[i];
+
+		if (gpv_ds_path_valid(p) && strlen(TMP_PREFIX) + strlen(strrchr(p, '/') + 1) <= NAME_MAX)
+			paths[k++] = p;
+	}
+	qsort(paths, k, sizeof(*paths), by_folder);
+	/* Once each. */
+	for (size_t i = 0, j = 0; i < k; i++) {
+		if (j && streq(paths[j - 1], paths[i]))
+			continue;
+		paths[j++] = paths[i];
+		n = j;
+	}
+	if (k)
+		k = n;
+	for (size_t i = 0; i < k && r >= 0;) {
+		size_t j = i + 1, l = dir_len(paths[i]);
+
+		while (j < k && dir_len(paths[j]) == l && strncmp(paths[i], paths[j], l) == 0)
+			j++;
+		r = prefetch_folder(img, paths + i, j - i);
+		i = j;
+	}
+	if (r < 0) {
+		gpv_debug("drivers-sync: %s: cannot read the guest's folders at once (%s): one file "
+			  "at a time",
+			img->path, strerror(-r));
+		drop_cache(img);
+		return;
+	}
+	qsort(img->cache, img->n_cache, sizeof(*img->cache), by_path);
 }
 
 static int image_hash(void *t, const char *path, uint8_t out[GPV_DS_HASH_LEN])
@@ -528,6 +687,7 @@ static int image_stage(void *t, const struct gpv_ds_file *const *files, size_t n
 	int fds[2], r = 0;
 	pthread_t thread;
 
+	drop_cache(img);
 	if (!n)
 		return 0;
 	w.names = calloc(n, sizeof(*w.names));
@@ -583,6 +743,7 @@ static int image_unstage(void *t, const char *path)
 	_cleanup_free_ char *full = NULL, *tmp = NULL;
 	int r = locate(img, path, false, &full, &tmp);
 
+	drop_cache(img);
 	if (r == -ENOENT || r == -ENOTDIR)
 		return 0;
 	if (r >= 0)
@@ -596,6 +757,7 @@ static int image_commit(void *t, const char *path)
 	_cleanup_free_ char *full = NULL, *tmp = NULL;
 	int r = locate(img, path, false, &full, &tmp);
 
+	drop_cache(img);
 	return r < 0 ? r : gpv_guestfs_rename(img->g, tmp, full);
 }
 
@@ -606,6 +768,7 @@ static int image_remove(void *t, const char *path)
 	struct stat st;
 	int r = locate(img, path, false, &full, NULL);
 
+	drop_cache(img);
 	if (r == -ENOENT || r == -ENOTDIR)
 		return 0;
 	if (r >= 0)
@@ -627,6 +790,7 @@ static int image_remove_dir(void *t, const char *path)
 	struct stat st;
 	int r = locate(img, path, false, &full, NULL);
 
+	drop_cache(img);
 	if (r == -ENOENT || r == -ENOTDIR)
 		return 0;
 	if (r >= 0)
@@ -687,6 +851,7 @@ static int image_write_manifest(void *t, const char *text)
 	_cleanup_free_ char *full = NULL, *tmp = NULL;
 	int r = locate(img, img->manifest, true, &full, &tmp);
 
+	drop_cache(img);
 	if (r < 0)
 		return r;
 	/* Removed first: an upload would follow a link left there. */
@@ -724,6 +889,7 @@ int gpv_ds_image_run_once(struct gpv_ds_image *img, const char *name, const char
 		return -EOPNOTSUPP;
 	if (img->readonly)
 		return -EROFS;
+	drop_cache(img);
 	r = gpv_guestfs_case_path(img->g, "/Windows/System32/config/SOFTWARE", &hive);
 	if (r >= 0)
 		r = gpv_guestfs_lstat(img->g, hive, &st);
@@ -744,6 +910,7 @@ const struct gpv_ds_target_ops gpv_ds_image_ops = {
 	.read_manifest = image_read_manifest,
 	.write_manifest = image_write_manifest,
 	.lstat = image_lstat,
+	.prefetch = image_prefetch,
 	.hash = image_hash,
 	.stage = image_stage,
 	.unstage = image_unstage,

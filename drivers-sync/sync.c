@@ -181,6 +181,27 @@ static int plan_removals(const struct gpv_ds_target_ops *ops, void *t,
 	return r;
 }
 
+/* Every path the plan reads, handed to the target at once. */
+static int prefetch(const struct gpv_ds_target_ops *ops, void *t, const struct gpv_ds_set *host,
+	const struct gpv_ds_entry *e)
+{
+	const struct gpv_ds_set *sets[] = { host, e ? e->set : NULL, e ? e->pending : NULL };
+	_cleanup_free_ const char **paths = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < ELEMENTSOF(sets); i++)
+		n += sets[i] ? sets[i]->n : 0;
+	paths = calloc(n ? n : 1, sizeof(*paths));
+	if (!paths)
+		return -ENOMEM;
+	n = 0;
+	for (size_t i = 0; i < ELEMENTSOF(sets); i++)
+		for (size_t j = 0; sets[i] && j < sets[i]->n; j++)
+			paths[n++] = sets[i]->files[j].path;
+	ops->prefetch(t, paths, n);
+	return 0;
+}
+
 int gpv_ds_plan_make(const struct gpv_ds_target_ops *ops, void *t, const struct gpv_ds_set *host,
 	const struct gpv_ds_manifest *m, struct gpv_ds_plan **ret, char **ret_err)
 {
@@ -196,6 +217,8 @@ int gpv_ds_plan_make(const struct gpv_ds_target_ops *ops, void *t, const struct 
 		return -ENOMEM;
 	}
 	p->resume = e && e->state == GPV_DS_IN_PROGRESS;
+	if (ops->prefetch)
+		r = prefetch(ops, t, host, e);
 	for (size_t i = 0; i < host->n && r >= 0; i++) {
 		const struct gpv_ds_file *h = &host->files[i];
 		struct gpv_ds_file g = {0};

@@ -31,6 +31,10 @@ struct gpv_ds_target_ops {
 	 * clears it). -ENOENT when nothing; -EISDIR for a folder or anything else that is not
 	 * a file or a link; -EXDEV when the path leads out of the guest through a link. */
 	int (*lstat)(void *t, const char *path, struct gpv_ds_file *ret);
+	/* Optional: every path the plan will lstat, at once, before it does (a target whose
+	 * round trips are slow reads each folder once). What it read serves lstat until the
+	 * first change to the guest; a failure only loses the speed-up. */
+	void (*prefetch)(void *t, const char *const *paths, size_t n);
 	/* XXH3-128 of the regular file at path. */
 	int (*hash)(void *t, const char *path, uint8_t out[GPV_DS_HASH_LEN]);
 	/* Writes every file of files (regular ones from the host, read with open_src; links)

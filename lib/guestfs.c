@@ -16,6 +16,7 @@
 #include "lib/log.h"
 #include "lib/root.h"
 #include "lib/util.h"
+#include "lib/volume.h"
 
 /* libguestfs is opened on first use (lib/dl.h): only a sync into an image needs it. */
 static GPV_DL_SYM(guestfs_create_flags);
@@ -33,6 +34,13 @@ static GPV_DL_SYM(guestfs_inspect_get_distro);
 static GPV_DL_SYM(guestfs_inspect_get_product_name);
 static GPV_DL_SYM(guestfs_inspect_get_mountpoints);
 static GPV_DL_SYM(guestfs_list_filesystems);
+static GPV_DL_SYM(guestfs_list_devices);
+static GPV_DL_SYM(guestfs_list_partitions);
+static GPV_DL_SYM(guestfs_pread_device);
+static GPV_DL_SYM(guestfs_pread);
+static GPV_DL_SYM(guestfs_lstatnslist);
+static GPV_DL_SYM(guestfs_free_statns_list);
+static GPV_DL_SYM(guestfs_readlinklist);
 static GPV_DL_SYM(guestfs_read_file);
 static GPV_DL_SYM(guestfs_mount);
 static GPV_DL_SYM(guestfs_mount_ro);
@@ -80,6 +88,13 @@ static int guestfs_open(void)
 		GPV_DL_ENTRY(guestfs_inspect_get_product_name),
 		GPV_DL_ENTRY(guestfs_inspect_get_mountpoints),
 		GPV_DL_ENTRY(guestfs_list_filesystems),
+		GPV_DL_ENTRY(guestfs_list_devices),
+		GPV_DL_ENTRY(guestfs_list_partitions),
+		GPV_DL_ENTRY(guestfs_pread_device),
+		GPV_DL_ENTRY(guestfs_pread),
+		GPV_DL_ENTRY(guestfs_lstatnslist),
+		GPV_DL_ENTRY(guestfs_free_statns_list),
+		GPV_DL_ENTRY(guestfs_readlinklist),
 		GPV_DL_ENTRY(guestfs_read_file),
 		GPV_DL_ENTRY(guestfs_mount),
 		GPV_DL_ENTRY(guestfs_mount_ro),
@@ -356,80 +371,126 @@ static int mount_single(struct gpv_guestfs *g, bool readonly, struct gpv_guestfs
 	return r;
 }
 
-/* KEY's value in os-release(5) text (quotes removed), or NULL. Caller frees. */
-static char *os_release_value(const char *text, size_t len, const char *key)
+/* Up to max bytes of a guest file (its links followed, inside the guest), NUL-terminated, in
+ * one round trip; -EFBIG when it holds more. A download goes through a temporary file on each
+ * side and costs a tenth of a second under emulation. Caller frees. */
+static int read_head(struct gpv_guestfs *g, const char *path, size_t max, char **ret,
+	size_t *ret_len)
 {
-	size_t klen = strlen(key);
+	size_t got = 0;
+	char *c = sym_guestfs_pread(g->h, path, (int)max + 1, 0, &got), *text;
 
-	for (const char *l = text, *end = text + len; l < end;) {
-		const char *nl = memchr(l, '\n', (size_t)(end - l)), *v;
-		size_t vlen;
-
-		if (!nl)
-			nl = end;
-		if ((size_t)(nl - l) > klen && strncmp(l, key, klen) == 0 && l[klen] == '=') {
-			v = l + klen + 1;
-			vlen = (size_t)(nl - v);
-			if (vlen >= 2 && (v[0] == '"' || v[0] == '\'') && v[vlen - 1] == v[0]) {
-				v++;
-				vlen -= 2;
-			}
-			return strndup(v, vlen);
-		}
-		l = nl + 1;
+	if (!c)
+		return fail(g);
+	if (got > max) {
+		free(c);
+		return -EFBIG;
 	}
-	return NULL;
+	text = realloc(c, got + 1);
+	if (!text) {
+		free(c);
+		return -ENOMEM;
+	}
+	text[got] = '\0';
+	*ret = text;
+	*ret_len = got;
+	return 0;
 }
 
+/* The volumes a root may be on: the partitions, or the whole disks where there are none. */
+static int volumes(struct gpv_guestfs *g, char ***ret)
+{
+	char **v = sym_guestfs_list_partitions(g->h);
+
+	if (v && !v[0]) {
+		free_strv(v);
+		v = sym_guestfs_list_devices(g->h);
+	}
+	if (!v)
+		return fail(g);
+	*ret = v;
+	return 0;
+}
+
+#define OS_FILE_MAX (64 * 1024)
+
 /*
- * The common case without libguestfs's inspection, which reads every file system and costs
- * seconds under emulation: one file system in the image, of a type only Linux roots use
- * whole (not btrfs, whose root may be a subvolume), that has /etc/os-release once mounted.
+ * The common case without libguestfs's inspection, which runs blkid, LVM and more over every
+ * volume and costs seconds under emulation: exactly one volume with an ext2/3/4 or XFS file
+ * system (a file system a Linux root takes whole; not btrfs, whose root may be a subvolume),
+ * no LVM, LUKS, MD RAID or NTFS volume, /etc/os-release in it once mounted, and no other file
+ * system mounted by its /etc/fstab where drivers-sync writes. Each step is one round trip to
+ * the appliance; the volumes are told apart by their first bytes.
  * 1: mounted, *os filled; 0: not this case, nothing mounted (inspect instead).
  */
 static int mount_plain_linux(struct gpv_guestfs *g, bool readonly, struct gpv_guestfs_os *os)
 {
-	static const char *const plain[] = {"ext2", "ext3", "ext4", "xfs"};
-	char **fs = sym_guestfs_list_filesystems(g->h), *text = NULL;
-	const char *dev = NULL, *type = NULL;
-	size_t n = 0, len = 0;
-	int r = 0;
+	char **vols = NULL, *text = NULL, *fstab = NULL;
+	const char *dev = NULL, *at = NULL;
+	size_t n = 0, len = 0, flen = 0, at_len = 0;
+	int r = volumes(g, &vols);
 
-	if (!fs)
-		return fail(g);
-	for (size_t i = 0; fs[i] && fs[i + 1]; i += 2) {
-		if (streq(fs[i + 1], "unknown") || streq(fs[i + 1], "swap"))
-			continue;
-		dev = fs[i];
-		type = fs[i + 1];
-		n++;
-	}
-	if (n != 1)
-		goto out;
-	for (size_t i = 0; i < ELEMENTSOF(plain); i++)
-		if (streq(type, plain[i]))
-			r = 1;
-	if (!r)
-		goto out;
-	r = mount_one(g, dev, "/", readonly);
 	if (r < 0)
+		return r;
+	for (size_t i = 0; vols[i]; i++) {
+		size_t got = 0;
+		char *b = sym_guestfs_pread_device(g->h, vols[i], GPV_VOLUME_PROBE_BYTES, 0, &got);
+		enum gpv_volume v;
+
+		if (!b) {
+			gpv_debug("libguestfs: cannot read %s's first bytes: inspecting", vols[i]);
+			goto out;
+		}
+		v = gpv_volume_classify(b, got);
+		free(b);
+		if (v == GPV_VOLUME_OTHER) {
+			gpv_debug("libguestfs: %s is an LVM, LUKS, MD RAID or NTFS volume: inspecting",
+				vols[i]);
+			goto out;
+		}
+		if (v == GPV_VOLUME_PLAIN) {
+			dev = vols[i];
+			n++;
+		}
+	}
+	if (n != 1) {
+		gpv_debug("libguestfs: %zu ext2/3/4 or XFS file systems: inspecting", n);
 		goto out;
-	text = sym_guestfs_read_file(g->h, "/etc/os-release", &len);
-	if (!text) {
-		/* Not told by this file (an old release, or no OS): inspection decides. */
+	}
+	if (mount_one(g, dev, "/", readonly) < 0) {
+		gpv_debug("libguestfs: %s does not mount: inspecting", dev);
+		goto out;
+	}
+	r = read_head(g, "/etc/os-release", OS_FILE_MAX, &text, &len);
+	if (r >= 0) {
+		r = read_head(g, "/etc/fstab", OS_FILE_MAX, &fstab, &flen);
+		if (r == -ENOENT)
+			r = 0;
+	}
+	if (r >= 0 && gpv_fstab_splits_root(fstab ? fstab : "", flen, &at, &at_len))
+		gpv_debug("libguestfs: %s's /etc/fstab mounts %.*s apart from the root: inspecting",
+			dev, (int)at_len, at);
+	if (r < 0 || at) {
+		/* Not told by these files (no os-release: an old release, or no OS): inspection
+		 * decides. */
+		if (r < 0)
+			gpv_debug("libguestfs: %s: no /etc/os-release or /etc/fstab to read (%s): "
+				  "inspecting",
+				dev, strerror(-r));
 		r = sym_guestfs_umount_all(g->h) < 0 ? fail(g) : 0;
 		goto out;
 	}
 	os->type = strdup("linux");
 	os->root = strdup(dev);
-	os->distro = os_release_value(text, len, "ID");
-	os->product = os_release_value(text, len, "PRETTY_NAME");
+	os->distro = gpv_os_release_value(text, len, "ID");
+	os->product = gpv_os_release_value(text, len, "PRETTY_NAME");
 	r = os->type && os->root ? 1 : -ENOMEM;
-	gpv_debug("libguestfs: %s (%s) has /etc/os-release: %s, mounted as / without inspection",
-		dev, type, os->product ? os->product : "no PRETTY_NAME");
+	gpv_debug("libguestfs: %s has /etc/os-release: %s, mounted as / without inspection", dev,
+		os->product ? os->product : "no PRETTY_NAME");
 out:
 	free(text);
-	free_strv(fs);
+	free(fstab);
+	free_strv(vols);
 	return r;
 }
 
@@ -516,6 +577,94 @@ int gpv_guestfs_lstat(struct gpv_guestfs *g, const char *path, struct stat *ret)
 	return 0;
 }
 
+/* libguestfs's own limit on a list's length in one message. */
+#define LIST_CHUNK 4096
+
+static int lstat_chunk(struct gpv_guestfs *g, const char *dir, const char *const *names,
+	size_t n, struct gpv_guestfs_entry *ret)
+{
+	_cleanup_free_ char **links = calloc(n + 1, sizeof(*links));
+	_cleanup_free_ size_t *at = calloc(n, sizeof(*at));
+	struct guestfs_statns_list *l;
+	char **targets = NULL;
+	size_t n_links = 0, m = 0;
+
+	if (!links || !at)
+		return -ENOMEM;
+	l = sym_guestfs_lstatnslist(g->h, dir, (char *const *)names);
+	if (!l)
+		return fail(g);
+	if (l->len != n) {
+		sym_guestfs_free_statns_list(l);
+		return -EIO;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct guestfs_statns *s = &l->val[i];
+
+		/* libguestfs says "not there" (or "cannot lstat") with st_ino -1. */
+		if (s->st_ino == -1) {
+			ret[i] = (struct gpv_guestfs_entry){ .err = -ENOENT };
+			continue;
+		}
+		ret[i] = (struct gpv_guestfs_entry){ .st = {
+			.st_mode = (mode_t)s->st_mode,
+			.st_size = (off_t)s->st_size,
+			.st_ino = (ino_t)s->st_ino,
+			.st_nlink = (nlink_t)s->st_nlink,
+			.st_mtim = { .tv_sec = s->st_mtime_sec, .tv_nsec = s->st_mtime_nsec },
+		} };
+		if (S_ISLNK(ret[i].st.st_mode)) {
+			at[n_links] = i;
+			links[n_links++] = (char *)names[i];
+		}
+	}
+	sym_guestfs_free_statns_list(l);
+	if (!n_links)
+		return 0;
+	targets = sym_guestfs_readlinklist(g->h, dir, links);
+	if (!targets)
+		return fail(g);
+	while (targets[m])
+		m++;
+	if (m != n_links) {
+		free_strv(targets);
+		return -EIO;
+	}
+	for (size_t j = 0; j < n_links; j++) {
+		/* An empty string: that readlink failed (the link went away since). */
+		if (!targets[j][0])
+			ret[at[j]] = (struct gpv_guestfs_entry){ .err = -ENOENT };
+		else
+			ret[at[j]].target = TAKE_PTR(targets[j]);
+		free(targets[j]);
+	}
+	free(targets);
+	return 0;
+}
+
+int gpv_guestfs_lstat_list(struct gpv_guestfs *g, const char *dir, const char *const *names,
+	size_t n, struct gpv_guestfs_entry *ret)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < n && r >= 0; i += LIST_CHUNK) {
+		size_t k = n - i > LIST_CHUNK ? LIST_CHUNK : n - i;
+		/* libguestfs takes a NULL-terminated list. */
+		_cleanup_free_ const char **v = calloc(k + 1, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		memcpy(v, names + i, k * sizeof(*v));
+		r = lstat_chunk(g, dir, v, k, ret + i);
+		if (r < 0)
+			for (size_t j = 0; j < i; j++) {
+				free(ret[j].target);
+				ret[j].target = NULL;
+			}
+	}
+	return r;
+}
+
 int gpv_guestfs_readlink(struct gpv_guestfs *g, const char *path, char **ret)
 {
 	char *t = sym_guestfs_readlink(g->h, path);
@@ -540,10 +689,14 @@ int gpv_guestfs_download(struct gpv_guestfs *g, const char *path, int fd)
 	return sym_guestfs_download(g->h, path, name) < 0 ? fail(g) : 0;
 }
 
+/* pread's share of the protocol's 4 MiB message. */
+#define PREAD_CHUNK (1024 * 1024)
+
 int gpv_guestfs_read_file(struct gpv_guestfs *g, const char *path, size_t max, char **ret,
 	size_t *ret_len)
 {
-	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	size_t size, have = 0;
 	struct stat st;
 	int r;
 
@@ -555,15 +708,29 @@ int gpv_guestfs_read_file(struct gpv_guestfs *g, const char *path, size_t max, c
 		return S_ISDIR(st.st_mode) ? -EISDIR : -ELOOP;
 	if ((uint64_t)st.st_size > max)
 		return -EFBIG;
-	fd = memfd_create("gpupv-guest-file", MFD_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	r = gpv_guestfs_download(g, path, fd);
-	if (r < 0)
-		return r;
-	if (lseek(fd, 0, SEEK_SET) < 0)
-		return -errno;
-	return gpv_read_fd(fd, max, ret, ret_len);
+	size = (size_t)st.st_size;
+	buf = malloc(size + 1);
+	if (!buf)
+		return -ENOMEM;
+	/* One round trip a MiB (a download costs two temporary files). */
+	while (have < size) {
+		size_t want = size - have > PREAD_CHUNK ? PREAD_CHUNK : size - have, got = 0;
+		char *c = sym_guestfs_pread(g->h, path, (int)want, (int64_t)have, &got);
+
+		if (!c)
+			return fail(g);
+		if (got > want)
+			got = want;
+		memcpy(buf + have, c, got);
+		free(c);
+		if (!got)
+			break; /* shorter than its size said */
+		have += got;
+	}
+	buf[have] = '\0';
+	*ret = TAKE_PTR(buf);
+	*ret_len = have;
+	return 0;
 }
 
 int gpv_guestfs_write_file(struct gpv_guestfs *g, const char *path, const void *buf, size_t len,

@@ -67,6 +67,19 @@ int gpv_guestfs_mount_os(struct gpv_guestfs *g, bool readonly, struct gpv_guestf
 
 /* The link, not what it leads to: st_mode, st_size, st_mtim, st_ino, st_nlink are set. */
 int gpv_guestfs_lstat(struct gpv_guestfs *g, const char *path, struct stat *ret);
+/* One entry of a folder, as gpv_guestfs_lstat() and gpv_guestfs_readlink() give it. */
+struct gpv_guestfs_entry {
+	int err;	/* 0, or -ENOENT: nothing there (or nothing libguestfs could lstat) */
+	struct stat st;
+	char *target; /* a link's target (NULL for anything else), owned by the entry */
+};
+/*
+ * The entries names[0..n) (single components) of the folder dir, in two round trips to the
+ * appliance whatever n is: ret[i] for names[i], never followed. Caller frees each ret[i].target.
+ * A failure leaves no target allocated.
+ */
+int gpv_guestfs_lstat_list(struct gpv_guestfs *g, const char *dir, const char *const *names,
+	size_t n, struct gpv_guestfs_entry *ret);
 /* A link's target. Caller frees. */
 int gpv_guestfs_readlink(struct gpv_guestfs *g, const char *path, char **ret);
 /* The file's bytes written to fd (from its current offset). */

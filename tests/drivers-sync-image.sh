@@ -73,7 +73,16 @@ new_guest() { # DIR: a Debian 12 root as libguestfs's inspection wants it
 	ID=debian
 	EOF
 	echo 12.7 >"$1/etc/debian_version"
-	echo 'LABEL=root / ext4 errors=remount-ro 0 1' >"$1/etc/fstab"
+	# As an installer writes it: none of these mounts anything where drivers-sync writes.
+	cat >"$1/etc/fstab" <<-'EOF'
+	# /etc/fstab: static file system information.
+	LABEL=root / ext4 errors=remount-ro 0 1
+	UUID=8A3F-11D2  /boot/efi  vfat  umask=0077  0 1
+	LABEL=home /home ext4 defaults 0 2
+	/dev/sr0 /media/cdrom0 udf,iso9660 user,noauto 0 0
+	tmpfs /tmp tmpfs defaults 0 0
+	UUID=77aa none swap sw 0 0
+	EOF
 	echo guest >"$1/etc/hostname"
 	# The architecture is read from a program of the guest's.
 	cp /bin/sh "$1/usr/bin/sh"
@@ -209,9 +218,13 @@ check "first sync: the SONAME link is a link" \
 check "first sync: the guest's own files are untouched, no temporary file left" \
 	eval 'own_untouched "$tmp/g1" && no_temp_left "$tmp/g1"'
 
-ds "$h1" --image "$Q" --check
+ds "$h1" --image "$Q" --check -v
 check "--check after the sync: exit 0, in step" \
 	eval '[ "$rc" = 0 ] && grep -q "in step" "$tmp/out"' || show_err
+check "... the image mounted without inspection (one ext4 root, its fstab mounts nothing apart)" \
+	grep -q "/dev/sda1 has /etc/os-release: Debian GNU/Linux 12 (bookworm), mounted as / without inspection" "$tmp/err"
+check "... the guest's folders read once each (lstatnslist), not a file at a time" \
+	grep -q "/usr/lib/x86_64-linux-gnu: [0-9]* paths read at once" "$tmp/err"
 
 # --- qcow2: the host's driver upgraded ---
 sum_before=$(md5sum <"$Q")
@@ -281,8 +294,11 @@ else
 fi
 
 # --- raw: a sync killed among its renames, finished by the next run ---
+# Its fstab mounts /var from a file system of its own (not in the image): drivers-sync must not
+# take the root file system alone for the guest's files, and inspects.
 R=$tmp/guest.raw
-make_raw "$tmp/root" "$R" || { echo "Bail out! cannot make the raw image"; exit 99; }
+cp -a "$tmp/root" "$tmp/rroot" && echo 'LABEL=var /var ext4 defaults 0 2' >>"$tmp/rroot/etc/fstab"
+make_raw "$tmp/rroot" "$R" || { echo "Bail out! cannot make the raw image"; exit 99; }
 launches=$((launches + 1))
 # (The braces keep bash's own "Killed" off the log.)
 {
@@ -310,9 +326,11 @@ for ((i = 0; i < 60; i++)); do
 	qemu-img info -f raw "$R" >/dev/null 2>&1 && break
 	sleep 0.5
 done
-ds "$h2" --image "$R" --json
+ds "$h2" --image "$R" --json -v
 cp "$tmp/out" "$tmp/resume.json"
 check "the next run finishes it: exit 0" [ "$rc" = 0 ] || show_err
+check "... having inspected the image, whose fstab mounts /var apart from the root" \
+	grep -q "/dev/sda's /etc/fstab mounts /var apart from the root: inspecting" "$tmp/err"
 check "... as an interrupted sync, says --json" python3 -c '
 import json, sys
 (v,) = json.load(open(sys.argv[1]))["targets"][0]["drivers"]
