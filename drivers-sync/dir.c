@@ -284,34 +284,32 @@ static int dir_commit(void *t, const char *path)
 	return renameat(pfd, tmp, pfd, base) < 0 ? -errno : 0;
 }
 
-static int dir_remove(void *t, const char *path)
+/* unlinkat(2) of path with flags (0, or AT_REMOVEDIR for a folder): 0 when nothing is there. */
+static int remove_entry(struct gpv_ds_dir *d, const char *path, int flags)
 {
 	_cleanup_close_ int pfd = -1;
 	const char *base;
 
-	pfd = open_parent(t, path, false, &base);
+	pfd = open_parent(d, path, false, &base);
 	if (pfd == -ENOENT || pfd == -ENOTDIR)
 		return 0;
 	if (pfd < 0)
 		return pfd;
-	if (unlinkat(pfd, base, 0) < 0)
-		return errno == ENOENT ? 0 : errno == EISDIR || errno == EPERM ? -EISDIR : -errno;
-	return 0;
+	if (unlinkat(pfd, base, flags) == 0 || errno == ENOENT)
+		return 0;
+	if (flags & AT_REMOVEDIR)
+		return errno == EEXIST ? -ENOTEMPTY : -errno;
+	return errno == EISDIR || errno == EPERM ? -EISDIR : -errno;
+}
+
+static int dir_remove(void *t, const char *path)
+{
+	return remove_entry(t, path, 0);
 }
 
 static int dir_remove_dir(void *t, const char *path)
 {
-	_cleanup_close_ int pfd = -1;
-	const char *base;
-
-	pfd = open_parent(t, path, false, &base);
-	if (pfd == -ENOENT || pfd == -ENOTDIR)
-		return 0;
-	if (pfd < 0)
-		return pfd;
-	if (unlinkat(pfd, base, AT_REMOVEDIR) < 0)
-		return errno == ENOENT ? 0 : errno == EEXIST ? -ENOTEMPTY : -errno;
-	return 0;
+	return remove_entry(t, path, AT_REMOVEDIR);
 }
 
 static int dir_flush(void *t)

@@ -761,9 +761,10 @@ static int image_commit(void *t, const char *path)
 	return r < 0 ? r : gpv_guestfs_rename(img->g, tmp, full);
 }
 
-static int image_remove(void *t, const char *path)
+/* Removes what is at path if it is a folder (dir) or not (!dir): 0 when nothing is there,
+ * -EISDIR or -ENOTDIR when it is the other kind. */
+static int remove_entry(struct gpv_ds_image *img, const char *path, bool dir)
 {
-	struct gpv_ds_image *img = t;
 	_cleanup_free_ char *full = NULL;
 	struct stat st;
 	int r = locate(img, path, false, &full, NULL);
@@ -777,32 +778,20 @@ static int image_remove(void *t, const char *path)
 		return 0;
 	if (r < 0)
 		return r;
-	if (S_ISDIR(st.st_mode))
-		return -EISDIR;
-	r = gpv_guestfs_rm(img->g, full);
-	return r == -ENOENT ? 0 : r;
+	if (!!S_ISDIR(st.st_mode) != dir)
+		return dir ? -ENOTDIR : -EISDIR;
+	r = dir ? gpv_guestfs_rmdir(img->g, full) : gpv_guestfs_rm(img->g, full);
+	return r == -ENOENT ? 0 : r == -EEXIST && dir ? -ENOTEMPTY : r;
+}
+
+static int image_remove(void *t, const char *path)
+{
+	return remove_entry(t, path, false);
 }
 
 static int image_remove_dir(void *t, const char *path)
 {
-	struct gpv_ds_image *img = t;
-	_cleanup_free_ char *full = NULL;
-	struct stat st;
-	int r = locate(img, path, false, &full, NULL);
-
-	drop_cache(img);
-	if (r == -ENOENT || r == -ENOTDIR)
-		return 0;
-	if (r >= 0)
-		r = gpv_guestfs_lstat(img->g, full, &st);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return r;
-	if (!S_ISDIR(st.st_mode))
-		return -ENOTDIR;
-	r = gpv_guestfs_rmdir(img->g, full);
-	return r == -ENOENT ? 0 : r == -EEXIST ? -ENOTEMPTY : r;
+	return remove_entry(t, path, true);
 }
 
 static int image_flush(void *t)
