@@ -585,7 +585,7 @@ static void image_prefetch(void *t, const char *const *paths_in, size_t n)
 {
 	struct gpv_ds_image *img = t;
 	_cleanup_free_ const char **paths = calloc(n ? n : 1, sizeof(*paths));
-	size_t k = 0;
+	size_t k = 0, unique = 0;
 	int r = 0;
 
 	drop_cache(img);
@@ -600,14 +600,10 @@ static void image_prefetch(void *t, const char *const *paths_in, size_t n)
 	}
 	qsort(paths, k, sizeof(*paths), by_folder);
 	/* Once each. */
-	for (size_t i = 0, j = 0; i < k; i++) {
-		if (j && streq(paths[j - 1], paths[i]))
-			continue;
-		paths[j++] = paths[i];
-		n = j;
-	}
-	if (k)
-		k = n;
+	for (size_t i = 0; i < k; i++)
+		if (!unique || !streq(paths[unique - 1], paths[i]))
+			paths[unique++] = paths[i];
+	k = unique;
 	for (size_t i = 0; i < k && r >= 0;) {
 		size_t j = i + 1, l = dir_len(paths[i]);
 

@@ -16,3 +16,14 @@
  * in *ret_other (static; may be NULL), to be converted with qemu-img.
  */
 int gpv_image_probe(const char *path, const char **ret_format, const char **ret_other);
+
+/*
+ * Reads n bytes at offset of the disk that the image at path (format "raw" or "qcow2") holds,
+ * as a virtual machine sees it, into buf: so that a disk's first bytes are known without
+ * starting anything. A qcow2 image is read through its L1 and L2 tables (qemu's
+ * docs/interop/qcow2.txt), unallocated clusters as zeroes. -EOPNOTSUPP for what only qemu
+ * reads: a backing file, encryption, compressed clusters, an external data file, extended L2
+ * entries; -ERANGE for bytes past the disk's end; -EINVAL for tables that point outside the
+ * image or a header out of range; -errno when the file cannot be read.
+ */
+int gpv_image_pread(const char *path, const char *format, void *buf, size_t n, uint64_t offset);

@@ -9,7 +9,9 @@
 # checks do not trust the code under test. Hosts come from tests/drivers/gen-host: nvidia
 # 550.127.05, then an upgrade to 565.57.01.
 #   qcow2 (a partitioned disk): first sync (--json lists the files added; every file, link and
-#   hash as on the host, the manifest complete), --check 0 after it, 3 after the host's upgrade,
+#   hash as on the host, the manifest complete), --check 0 after it (the partition table read
+#   from the image file, no inspection), 3 after the host's upgrade (through an overlay, whose
+#   partition table the appliance reads),
 #   the upgrade sync (the JSON lists exactly the delta, the old version's files are gone, an
 #   unchanged file keeps its inode); an image another process holds is refused, naming the lock;
 #   raw (a bare file system): a sync killed in the middle of its renames, finished by the next
@@ -223,15 +225,28 @@ check "--check after the sync: exit 0, in step" \
 	eval '[ "$rc" = 0 ] && grep -q "in step" "$tmp/out"' || show_err
 check "... the image mounted without inspection (one ext4 root, its fstab mounts nothing apart)" \
 	grep -q "/dev/sda1 has /etc/os-release: Debian GNU/Linux 12 (bookworm), mounted as / without inspection" "$tmp/err"
+check "... its partition table and volume read from the image file, not asked of the appliance" \
+	grep -q "1 volumes told from the image files, nothing asked of the appliance" "$tmp/err"
 check "... the guest's folders read once each (lstatnslist), not a file at a time" \
 	grep -q "/usr/lib/x86_64-linux-gnu: [0-9]* paths read at once" "$tmp/err"
 
 # --- qcow2: the host's driver upgraded ---
+# Checked through an overlay (as a VM's snapshot is), whose clusters gpupv does not read
+# itself: the appliance reads the partition table, still no inspection.
 sum_before=$(md5sum <"$Q")
-ds "$h2" --image "$Q" --check
+O=$tmp/overlay.qcow2
+qemu-img create -q -f qcow2 -F qcow2 -b "$Q" "$O" || bad "qemu-img cannot make an overlay"
+sum_overlay=$(md5sum <"$O")
+ds "$h2" --image "$O" --check -v
 check "after the host's upgrade, --check: exit 3, naming the versions" \
 	eval '[ "$rc" = 3 ] && grep -q "550.127.05 -> 565.57.01" "$tmp/out"' || show_err
-check "--check opens the image read-only: not a byte changed" [ "$(md5sum <"$Q")" = "$sum_before" ]
+check "... an overlay's partition table read in the appliance, mounted without inspection" \
+	eval 'grep -q "overlay.qcow2: Operation not supported: reading it in the appliance" "$tmp/err" &&
+		! grep -q "asking the appliance for the partitions" "$tmp/err" &&
+		grep -q "/dev/sda1 has /etc/os-release: .* without inspection" "$tmp/err"'
+check "--check opens the image read-only: not a byte changed" \
+	eval '[ "$(md5sum <"$Q")" = "$sum_before" ] && [ "$(md5sum <"$O")" = "$sum_overlay" ]'
+rm -f "$O"
 ds "$h2" --image "$Q" --json
 cp "$tmp/out" "$tmp/sync2.json"
 check "upgrade sync: exit 0" [ "$rc" = 0 ] || show_err

@@ -13,7 +13,7 @@
 set -u
 
 targets="cpuinfo cmdline uevent mdev-desc ids pci-config root-resolve journal grub validate nodedev
-    ldcache json ds-manifest volume"
+    ldcache json ds-manifest volume image"
 runs=${GPV_FUZZ_RUNS:-20000}
 jobs=${GPV_FUZZ_JOBS:-2}
 

@@ -98,6 +98,152 @@ TEST(others)
 	check_int(gpv_volume_classify(buf, sizeof(buf)), GPV_VOLUME_NONE);
 }
 
+static unsigned char disk[GPV_PARTITION_PROBE_BYTES];
+
+/* A 64 MiB disk partitioned by sfdisk from SCRIPT; its first bytes in disk. 0, or
+ * GPV_TEST_SKIP when the machine has no sfdisk. */
+static int partitioned_by_sfdisk(const char *script)
+{
+	char path[] = "/tmp/gpv-disk-XXXXXX", cmd[1024], *tool = tool_find("sfdisk");
+	const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	int fd;
+
+	if (!tool)
+		return GPV_TEST_SKIP;
+	fd = mkstemp(path);
+	check(fd >= 0);
+	check(ftruncate(fd, 64 << 20) == 0);
+	snprintf(cmd, sizeof(cmd), "printf '%s' | %s -q %s", script, tool, path);
+	check(tool_run(argv, NULL) == 0);
+	check(pread(fd, disk, sizeof(disk), 0) == (ssize_t)sizeof(disk));
+	unlink(path);
+	close(fd);
+	free(tool);
+	return 0;
+}
+
+static enum gpv_partition_table table(struct gpv_partition parts[GPV_PARTITIONS_MAX],
+	size_t *n)
+{
+	return gpv_partition_table(disk, sizeof(disk), parts, n);
+}
+
+static uint32_t le32_at(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+TEST(mbr_from_sfdisk)
+{
+	struct gpv_partition parts[GPV_PARTITIONS_MAX];
+	size_t n = 0;
+
+	if (partitioned_by_sfdisk("label: dos\nstart=2048, size=20480, type=83\n"
+				  "start=22528, size=4096, type=82\n") == GPV_TEST_SKIP)
+		skip("no sfdisk (fdisk)");
+	check_int(table(parts, &n), GPV_PARTITIONS_LISTED);
+	check_int(n, 2);
+	check_int(parts[0].number, 1);
+	check(parts[0].start == 2048 * 512);
+	check_int(parts[1].number, 2);
+	check(parts[1].start == 22528ULL * 512);
+	/* An empty first slot: the kernel still calls the second partition 2. */
+	memset(disk + 446, 0, 16);
+	check_int(table(parts, &n), GPV_PARTITIONS_LISTED);
+	check_int(n, 1);
+	check_int(parts[0].number, 2);
+	/* No slot used: a table without partitions. */
+	memset(disk + 446, 0, 64);
+	check_int(table(parts, &n), GPV_PARTITIONS_LISTED);
+	check_int(n, 0);
+	/* A boot flag other than 0 and 0x80: no MBR the kernel takes (a FAT boot sector...). */
+	disk[446] = 0x12;
+	check_int(table(parts, &n), GPV_PARTITIONS_UNKNOWN);
+	/* Too short to hold the signature. */
+	check_int(gpv_partition_table(disk, 511, parts, &n), GPV_PARTITIONS_UNKNOWN);
+}
+
+TEST(extended_from_sfdisk)
+{
+	struct gpv_partition parts[GPV_PARTITIONS_MAX];
+	size_t n = 0;
+
+	if (partitioned_by_sfdisk("label: dos\nstart=2048, size=2048, type=83\n"
+				  "start=4096, size=20480, type=5\nstart=6144, size=2048, "
+				  "type=83\n") == GPV_TEST_SKIP)
+		skip("no sfdisk (fdisk)");
+	/* Logical partitions are in the extended one's own tables: the appliance is asked. */
+	check_int(table(parts, &n), GPV_PARTITIONS_UNKNOWN);
+}
+
+TEST(gpt_from_sfdisk)
+{
+	struct gpv_partition parts[GPV_PARTITIONS_MAX];
+	unsigned char *h = disk + 512;
+	size_t n = 0;
+
+	if (partitioned_by_sfdisk("label: gpt\nstart=2048, size=2048\nstart=4096, size=8192\n"
+				  "start=12288, size=2048\n") == GPV_TEST_SKIP)
+		skip("no sfdisk (fdisk)");
+	check_int(table(parts, &n), GPV_PARTITIONS_LISTED);
+	check_int(n, 3);
+	for (unsigned i = 0; i < 3; i++)
+		check_int(parts[i].number, i + 1);
+	check(parts[0].start == 2048 * 512 && parts[1].start == 4096 * 512 &&
+		parts[2].start == 12288ULL * 512);
+	/* The second entry unused (its CRC made right again): partition 3 keeps its number. */
+	memset(disk + 1024 + 128, 0, 128);
+	put_le32(h + 88, gpv_crc32(disk + 1024, 128 * le32_at(h + 80)));
+	put_le32(h + 16, 0);
+	put_le32(h + 16, gpv_crc32(h, le32_at(h + 12)));
+	check_int(table(parts, &n), GPV_PARTITIONS_LISTED);
+	check_int(n, 2);
+	check_int(parts[0].number, 1);
+	check_int(parts[1].number, 3);
+	/* An entry changed behind the CRC's back: the kernel would take the backup GPT. */
+	disk[1024 + 32] ^= 1;
+	check_int(table(parts, &n), GPV_PARTITIONS_UNKNOWN);
+	disk[1024 + 32] ^= 1;
+	/* A header changed behind its CRC's back. */
+	h[80] ^= 1;
+	check_int(table(parts, &n), GPV_PARTITIONS_UNKNOWN);
+	h[80] ^= 1;
+	check_int(table(parts, &n), GPV_PARTITIONS_LISTED);
+	/* The entries past the bytes given. */
+	check_int(gpv_partition_table(disk, 4096, parts, &n), GPV_PARTITIONS_UNKNOWN);
+	/* No protective MBR entry: the kernel reads the MBR, not the GPT; a GPT header without
+	 * an MBR's signature is no disk gpupv tells. */
+	disk[446 + 4] = 0x83;
+	check_int(table(parts, &n), GPV_PARTITIONS_LISTED);
+	check_int(n, 1);
+	check_int(parts[0].number, 1);
+	disk[510] = 0;
+	check_int(table(parts, &n), GPV_PARTITIONS_UNKNOWN);
+}
+
+TEST(no_table)
+{
+	struct gpv_partition parts[GPV_PARTITIONS_MAX];
+	static const char *const opts[] = { "-q", "-F", "-t", "ext4" };
+	size_t n = 1;
+
+	memset(disk, 0, sizeof(disk));
+	check_int(table(parts, &n), GPV_PARTITIONS_NONE);
+	check_int(n, 0);
+	/* A file system on the whole disk. */
+	if (made_by("mke2fs", opts, ELEMENTSOF(opts)) == GPV_TEST_SKIP)
+		skip("no mke2fs (e2fsprogs)");
+	check_int(gpv_partition_table(buf, sizeof(buf), parts, &n), GPV_PARTITIONS_NONE);
+	/* The CRC of UEFI's GPT, as zlib's crc32("123456789"). */
+	check(gpv_crc32("123456789", 9) == 0xcbf43926u);
+}
+
 static bool splits(const char *text, const char *expect)
 {
 	const char *at = NULL;
