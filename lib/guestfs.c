@@ -137,12 +137,12 @@ struct gpv_guestfs {
 	char console[CONSOLE_TAIL + 1]; /* the end of the appliance's output, NUL-terminated */
 	size_t console_len;
 	bool launched, shut_down;
-	/* The drives added so far, /dev/sda, /dev/sdb... in the appliance: their files and
-	 * formats, as given. */
+	/* The drives added so far, /dev/sda, /dev/sdb... in the appliance, and their files and
+	 * formats as given (n_drives < n_added where memory ran out: not used then). */
 	struct drive {
 		char *path, *format;
 	} *drives;
-	size_t n_drives;
+	size_t n_drives, n_added;
 };
 
 static void free_strv(char **v)
@@ -292,12 +292,20 @@ int gpv_guestfs_add_drive(struct gpv_guestfs *g, const char *path, const char *f
 		    GUESTFS_ADD_DRIVE_OPTS_READONLY, readonly ? 1 : 0, -1) < 0)
 		return fail(g);
 	/* Remembered for mount_plain_linux(); where memory runs out, it asks the appliance. */
-	d = reallocarray(g->drives, g->n_drives + 1, sizeof(*d));
+	g->n_added++;
+	d = g->n_drives + 1 == g->n_added ?
+		    reallocarray(g->drives, g->n_drives + 1, sizeof(*d)) :
+		    NULL;
 	if (d) {
 		g->drives = d;
 		d[g->n_drives].path = strdup(path);
 		d[g->n_drives].format = strdup(format);
-		g->n_drives++;
+		if (d[g->n_drives].path && d[g->n_drives].format) {
+			g->n_drives++;
+		} else {
+			free(d[g->n_drives].path);
+			free(d[g->n_drives].format);
+		}
 	}
 	return 0;
 }
@@ -543,9 +551,9 @@ static int disk_volumes(struct gpv_guestfs *g, char ***ret)
 	size_t n = 0;
 	int r = 0;
 
-	if (g->n_drives > 26)
+	if (g->n_added > 26)
 		return listed_volumes(g, ret);
-	for (size_t d = 0; d < g->n_drives && r == 0; d++) {
+	for (size_t d = 0; d < g->n_added && r == 0; d++) {
 		struct gpv_partition parts[GPV_PARTITIONS_MAX];
 		char disk[16], *b;
 		size_t got = 0, np = 0;
@@ -554,13 +562,14 @@ static int disk_volumes(struct gpv_guestfs *g, char ***ret)
 		disk_name(disk, d);
 		b = sym_guestfs_pread_device(g->h, disk, GPV_PARTITION_PROBE_BYTES, 0, &got);
 		t = b ? gpv_partition_table(b, got, parts, &np) : GPV_PARTITIONS_UNKNOWN;
-		free(b);
 		if (t == GPV_PARTITIONS_UNKNOWN) {
 			gpv_debug("libguestfs: %s: %s: asking the appliance for the partitions", disk,
 				b ? "a partition table gpupv does not read" : "cannot read it");
+			free(b);
 			free_strv(v);
 			return listed_volumes(g, ret);
 		}
+		free(b);
 		if (t == GPV_PARTITIONS_NONE || np == 0)
 			parts[np++] = (struct gpv_partition){ 0, 0 };
 		for (size_t i = 0; i < np && r == 0; i++)
@@ -585,7 +594,7 @@ static int volumes(struct gpv_guestfs *g, char ***ret, enum gpv_volume **ret_kin
 	int r = 1;
 
 	*ret_kinds = NULL;
-	if (g->n_drives > 0 && g->n_drives <= 26)
+	if (g->n_drives == g->n_added && g->n_drives > 0 && g->n_drives <= 26)
 		r = host_volumes(g, ret, ret_kinds);
 	if (r <= 0)
 		return r;

@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const uint64_t offsets[] = { 0, 1, 511, 4096, 65536, 1 << 20, UINT64_MAX - 1 };
+	static const uint64_t offsets[] = {0, 1, 511, 4096, 65536, 1 << 20, UINT64_MAX - 1};
 	static uint8_t buf[17408];
 	char path[64];
 	int fd = memfd_create("image", MFD_CLOEXEC);

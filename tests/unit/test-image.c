@@ -50,11 +50,11 @@ static char *qemu_img(void)
 	return tool;
 }
 
-static int convert(const char *tool, const char *from, const char *to, const char *opts,
-	bool compress)
+static int convert(
+	const char *tool, const char *from, const char *to, const char *opts, bool compress)
 {
-	const char *argv[] = { tool, "convert", "-f", "raw", "-O", "qcow2", "-o", opts,
-		compress ? "-c" : from, compress ? from : to, compress ? to : NULL, NULL };
+	const char *argv[] = {tool, "convert", "-f", "raw", "-O", "qcow2", "-o", opts,
+		compress ? "-c" : from, compress ? from : to, compress ? to : NULL, NULL};
 
 	return tool_run(argv, NULL);
 }
@@ -62,9 +62,9 @@ static int convert(const char *tool, const char *from, const char *to, const cha
 /* Reads of every size and place agree with the raw disk. */
 static void same_as_raw(const char *path, const char *format)
 {
-	static const size_t offsets[] = { 0, 1, 511, 512, 4095, 65535, 65536, 200000,
-		(256 << 10) - 10, 1 << 20, (3 << 20) - 100, 3 << 20, DISK - 17408 };
-	static const size_t sizes[] = { 1, 512, 8192, 17408, 70000 };
+	static const size_t offsets[] = {0, 1, 511, 512, 4095, 65535, 65536, 200000,
+		(256 << 10) - 10, 1 << 20, (3 << 20) - 100, 3 << 20, DISK - 17408};
+	static const size_t sizes[] = {1, 512, 8192, 17408, 70000};
 	unsigned char *buf = malloc(70000);
 
 	check(buf != NULL);
@@ -118,8 +118,8 @@ TEST(what_only_qemu_reads)
 	check_int(convert(tool, r, c, "cluster_size=65536", true), 0);
 	check_int(gpv_image_pread(c, "qcow2", b, sizeof(b), 0), -EOPNOTSUPP);
 	{
-		const char *argv[] = { tool, "create", "-f", "qcow2", "-F", "qcow2", "-b", c, o,
-			NULL };
+		const char *argv[] = {
+			tool, "create", "-f", "qcow2", "-F", "qcow2", "-b", c, o, NULL};
 
 		check_int(tool_run(argv, NULL), 0);
 	}
@@ -132,4 +132,3 @@ TEST(what_only_qemu_reads)
 	free(raw);
 	free(tool);
 }
-
