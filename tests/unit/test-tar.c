@@ -123,7 +123,7 @@ TEST(gnu_tar_unpacks_every_member)
 	for (size_t i = 0; i < 7; i++) {
 		struct stat st;
 
-		snprintf(path, sizeof(path), "%s/%s", out, names[i]);
+		check((size_t)snprintf(path, sizeof(path), "%s/%s", out, names[i]) < sizeof(path));
 		check(lstat(path, &st) == 0);
 		if (files[i].type == GPV_DS_LINK) {
 			char t[4096];
